@@ -1,0 +1,215 @@
+#include "autograd/ops.h"
+
+#include "tensor/errors.h"
+#include "tensor/matmul.h"
+#include "tensor/ops.h"
+
+#include <string>
+
+namespace autograd {
+
+namespace T = tensor;
+
+// y = a + b            dy/da = 1, dy/db = 1 (summed back over broadcast dimensions)
+Var add(const Var& a, const Var& b) {
+  Tensor y = T::add(a.value(), b.value());
+  return make_var(std::move(y), {a, b}, "add", [sa = a.shape(), sb = b.shape()](const Tensor& dy, Grads& g) {
+    g[0] += T::sum_to(dy, sa);
+    g[1] += T::sum_to(dy, sb);
+  });
+}
+
+// y = a - b            dy/da = 1, dy/db = -1
+Var sub(const Var& a, const Var& b) {
+  Tensor y = T::sub(a.value(), b.value());
+  return make_var(std::move(y), {a, b}, "sub", [sa = a.shape(), sb = b.shape()](const Tensor& dy, Grads& g) {
+    g[0] += T::sum_to(dy, sa);
+    if (g.wants(1)) g[1] += T::neg(T::sum_to(dy, sb));
+  });
+}
+
+// y = a * b            dy/da = b, dy/db = a
+Var mul(const Var& a, const Var& b) {
+  Tensor y = T::mul(a.value(), b.value());
+  return make_var(std::move(y), {a, b}, "mul", [va = a.value(), vb = b.value()](const Tensor& dy, Grads& g) {
+    if (g.wants(0)) g[0] += T::sum_to(T::mul(dy, vb), va.shape());
+    if (g.wants(1)) g[1] += T::sum_to(T::mul(dy, va), vb.shape());
+  });
+}
+
+// y = a / b            dy/da = 1 / b, dy/db = -a / b^2 = -y / b
+Var div(const Var& a, const Var& b) {
+  Tensor y = T::div(a.value(), b.value());
+  return make_var(y, {a, b}, "div", [sa = a.shape(), vb = b.value(), y](const Tensor& dy, Grads& g) {
+    const Tensor dy_over_b = T::div(dy, vb);
+    if (g.wants(0)) g[0] += T::sum_to(dy_over_b, sa);
+    if (g.wants(1)) g[1] += T::sum_to(T::neg(T::mul(dy_over_b, y)), vb.shape());
+  });
+}
+
+// y = x + s            dy/dx = 1
+Var add(const Var& x, float s) {
+  return make_var(T::add(x.value(), s), {x}, "add", [](const Tensor& dy, Grads& g) { g[0] += dy; });
+}
+
+// y = x * s            dy/dx = s
+Var mul(const Var& x, float s) {
+  return make_var(T::mul(x.value(), s), {x}, "mul", [s](const Tensor& dy, Grads& g) { g[0] += T::mul(dy, s); });
+}
+
+// y = x / s            dy/dx = 1 / s
+Var div(const Var& x, float s) {
+  return make_var(T::div(x.value(), s), {x}, "div", [s](const Tensor& dy, Grads& g) { g[0] += T::div(dy, s); });
+}
+
+// y = -x               dy/dx = -1
+Var neg(const Var& x) {
+  return make_var(T::neg(x.value()), {x}, "neg", [](const Tensor& dy, Grads& g) { g[0] += T::neg(dy); });
+}
+
+// y = e^x              dy/dx = e^x = y
+Var exp(const Var& x) {
+  Tensor y = T::exp(x.value());
+  return make_var(y, {x}, "exp", [y](const Tensor& dy, Grads& g) { g[0] += T::mul(dy, y); });
+}
+
+// y = ln x             dy/dx = 1 / x
+Var log(const Var& x) {
+  return make_var(T::log(x.value()), {x}, "log", [vx = x.value()](const Tensor& dy, Grads& g) {
+    g[0] += T::div(dy, vx);
+  });
+}
+
+// y = max(x, 0)        dy/dx = [x > 0]
+Var relu(const Var& x) {
+  Tensor y = T::relu(x.value());
+  return make_var(y, {x}, "relu", [y](const Tensor& dy, Grads& g) { g[0] += T::mul(dy, T::gt(y, 0.0f)); });
+}
+
+// Y = A B              dL/dA = dY B^T, dL/dB = A^T dY (transposes are views, handed to BLAS as flags)
+Var matmul(const Var& a, const Var& b) {
+  Tensor y = T::matmul(a.value(), b.value());
+  return make_var(std::move(y), {a, b}, "matmul", [va = a.value(), vb = b.value()](const Tensor& dy, Grads& g) {
+    const int64_t r = va.dim() - 2;  // the two matrix axes are r, r + 1
+    if (g.wants(0)) g[0] += T::matmul(dy, vb.transpose(r, r + 1));
+    if (g.wants(1)) g[1] += T::matmul(va.transpose(r, r + 1), dy);
+  });
+}
+
+// y = sum_i x_i        dy/dx_i = 1
+Var sum(const Var& x) {
+  return make_var(T::sum(x.value()), {x}, "sum", [shape = x.shape()](const Tensor& dy, Grads& g) {
+    g[0] += T::Tensor::full(shape, dy.item());
+  });
+}
+
+// y = sum_j x_..j..    dy/dx_..j.. = 1: dy broadcast back along the axis
+Var sum(const Var& x, int64_t axis, bool keepdim) {
+  Tensor y = T::sum(x.value(), axis, keepdim);
+  const int64_t a = T::normalize_axis(axis, x.shape(), "sum");
+  return make_var(std::move(y), {x}, "sum", [shape = x.shape(), a](const Tensor& dy, Grads& g) {
+    Shape kept = shape;
+    kept[a] = 1;
+    g[0] += T::Tensor::empty(shape).copy_(dy.reshape(kept));
+  });
+}
+
+// y = (1/n) sum_i x_i  dy/dx_i = 1/n
+Var mean(const Var& x) {
+  const auto n = static_cast<float>(x.value().numel());
+  return make_var(T::mean(x.value()), {x}, "mean", [shape = x.shape(), n](const Tensor& dy, Grads& g) {
+    g[0] += T::Tensor::full(shape, dy.item() / n);
+  });
+}
+
+// y = (1/n) sum_j x_..j..   dy/dx_..j.. = 1/n
+Var mean(const Var& x, int64_t axis, bool keepdim) {
+  Tensor y = T::mean(x.value(), axis, keepdim);
+  const int64_t a = T::normalize_axis(axis, x.shape(), "mean");
+  return make_var(std::move(y), {x}, "mean", [shape = x.shape(), a](const Tensor& dy, Grads& g) {
+    Shape kept = shape;
+    kept[a] = 1;
+    g[0] += T::Tensor::empty(shape).copy_(T::div(dy.reshape(kept), static_cast<float>(shape[a])));
+  });
+}
+
+// y = log sum_j e^{x_j}     dy/dx_j = e^{x_j - y} = softmax(x)_j
+Var logsumexp(const Var& x, int64_t axis, bool keepdim) {
+  Tensor y = T::logsumexp(x.value(), axis, keepdim);
+  const int64_t a = T::normalize_axis(axis, x.shape(), "logsumexp");
+  Shape kept = x.shape();
+  kept[a] = 1;
+  return make_var(y, {x}, "logsumexp", [vx = x.value(), y = y.reshape(kept), kept](const Tensor& dy, Grads& g) {
+    const Tensor p = T::exp(T::sub(vx, y));
+    g[0] += T::mul(p, dy.reshape(kept));
+  });
+}
+
+// y = x viewed in a new shape    dL/dx = dL/dy in x's shape
+Var reshape(const Var& x, const Shape& shape) {
+  return make_var(x.value().reshape(shape), {x}, "reshape", [from = x.shape()](const Tensor& dy, Grads& g) {
+    g[0] += dy.reshape(from);
+  });
+}
+
+// y = x with two axes swapped    dL/dx = dL/dy with them swapped back
+Var transpose(const Var& x, int64_t axis0, int64_t axis1) {
+  return make_var(x.value().transpose(axis0, axis1), {x}, "transpose", [axis0, axis1](const Tensor& dy, Grads& g) {
+    g[0] += dy.transpose(axis0, axis1).contiguous();
+  });
+}
+
+// y = x[.., start:start+length, ..]    dL/dx = dL/dy inside the range, 0 outside
+Var narrow(const Var& x, int64_t axis, int64_t start, int64_t length) {
+  return make_var(x.value().narrow(axis, start, length), {x}, "narrow",
+                  [shape = x.shape(), axis, start, length](const Tensor& dy, Grads& g) {
+                    Tensor dx = T::Tensor::zeros(shape);
+                    dx.narrow(axis, start, length).copy_(dy);
+                    g[0] += dx;
+                  });
+}
+
+// y_..i.. = x_..indices[i]..     dL/dx_..k.. = sum over i with indices[i] = k of dL/dy_..i..
+Var index_select(const Var& x, int64_t axis, const std::vector<int64_t>& indices) {
+  return make_var(T::index_select(x.value(), axis, indices), {x}, "index_select",
+                  [shape = x.shape(), axis, indices](const Tensor& dy, Grads& g) {
+                    Tensor dx = T::Tensor::zeros(shape);
+                    T::index_add_(dx, axis, indices, dy);
+                    g[0] += dx;
+                  });
+}
+
+namespace {
+void check_temperature(float temperature, const char* op) {
+  if (!(temperature > 0.0f)) {
+    throw T::ValueError(std::string(op) + ": temperature must be > 0, got " + std::to_string(temperature));
+  }
+}
+}  // namespace
+
+// log p = z/T - logsumexp(z/T): composed, so its backward is that of div and logsumexp.
+Var log_softmax(const Var& z, float temperature, int64_t axis) {
+  check_temperature(temperature, "log_softmax");
+  const Var scaled = temperature == 1.0f ? z : div(z, temperature);
+  return sub(scaled, logsumexp(scaled, axis, true));
+}
+
+// p = exp(log p): composed.
+Var softmax(const Var& z, float temperature, int64_t axis) {
+  check_temperature(temperature, "softmax");
+  return exp(log_softmax(z, temperature, axis));
+}
+
+// y = m * x / (1 - p)     dy/dx = m / (1 - p), with the mask m saved
+Var dropout(const Var& x, float p, tensor::Generator& gen) {
+  if (!(p >= 0.0f && p < 1.0f)) {
+    throw T::ValueError("dropout: p must be in [0, 1), got " + std::to_string(p));
+  }
+  if (p == 0.0f) return x;
+  const Tensor mask = T::div(T::bernoulli(x.shape(), 1.0f - p, gen), 1.0f - p);
+  return make_var(T::mul(x.value(), mask), {x}, "dropout", [mask](const Tensor& dy, Grads& g) {
+    g[0] += T::mul(dy, mask);
+  });
+}
+
+}  // namespace autograd

@@ -1,0 +1,165 @@
+/// \file
+/// \brief Every differentiable op: forward with the tensor kernels, backward right below it.
+///
+/// Each op's documentation gives its derivative; the implementation restates it in a
+/// comment above the backward rule. Binary ops broadcast like `tensor::add`, and their
+/// backward sums the gradient back to each input's shape (`tensor::sum_to`).
+#pragma once
+
+#include "autograd/variable.h"
+#include "tensor/random.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace autograd {
+
+/// \name Arithmetic (broadcasting)
+///@{
+/// \ingroup autograd
+/// \brief \f$ y = a + b \f$; \f$ \partial y/\partial a = \partial y/\partial b = 1 \f$.
+/// \param a [...] \param b [...] broadcastable \returns the broadcast shape \throws tensor::ShapeError
+Var add(const Var& a, const Var& b);
+/// \ingroup autograd
+/// \brief \f$ y = a - b \f$; \f$ \partial y/\partial a = 1,\ \partial y/\partial b = -1 \f$.
+/// \param a [...] \param b [...] broadcastable \returns the broadcast shape \throws tensor::ShapeError
+Var sub(const Var& a, const Var& b);
+/// \ingroup autograd
+/// \brief \f$ y = a\,b \f$; \f$ \partial y/\partial a = b,\ \partial y/\partial b = a \f$.
+/// \param a [...] \param b [...] broadcastable \returns the broadcast shape \throws tensor::ShapeError
+Var mul(const Var& a, const Var& b);
+/// \ingroup autograd
+/// \brief \f$ y = a / b \f$; \f$ \partial y/\partial a = 1/b,\ \partial y/\partial b = -a/b^2 \f$.
+/// \param a [...] \param b [...] broadcastable \returns the broadcast shape \throws tensor::ShapeError
+Var div(const Var& a, const Var& b);
+/// \ingroup autograd
+/// \brief \f$ y = x + s \f$ for a constant s. \param x [...] \returns [...]
+Var add(const Var& x, float s);
+/// \ingroup autograd
+/// \brief \f$ y = x \cdot s \f$ for a constant s; \f$ \partial y/\partial x = s \f$. \param x [...] \returns [...]
+Var mul(const Var& x, float s);
+/// \ingroup autograd
+/// \brief \f$ y = x / s \f$ for a constant s; \f$ \partial y/\partial x = 1/s \f$. \param x [...] \returns [...]
+Var div(const Var& x, float s);
+///@}
+
+/// \name Elementwise functions
+///@{
+/// \ingroup autograd
+/// \brief \f$ y = -x \f$; \f$ \partial y/\partial x = -1 \f$. \param x [...] \returns [...]
+Var neg(const Var& x);
+/// \ingroup autograd
+/// \brief \f$ y = e^x \f$; \f$ \partial y/\partial x = e^x = y \f$. \param x [...] \returns [...]
+Var exp(const Var& x);
+/// \ingroup autograd
+/// \brief \f$ y = \ln x \f$; \f$ \partial y/\partial x = 1/x \f$. \param x [...] \returns [...]
+Var log(const Var& x);
+/// \ingroup autograd
+/// \brief \f$ y = \max(x, 0) \f$; \f$ \partial y/\partial x = [x > 0] \f$ (0 at the kink). \param x [...] \returns [...]
+Var relu(const Var& x);
+///@}
+
+/// \name Linear algebra
+///@{
+/// \ingroup autograd
+/// \brief \f$ Y = A B \f$ (see `tensor::matmul`);
+/// \f$ \partial L/\partial A = \frac{\partial L}{\partial Y} B^\top,\ \partial L/\partial B = A^\top \frac{\partial L}{\partial Y} \f$.
+/// \param a [M, K] or [B, M, K] \param b [K, N] or [B, K, N] \returns [M, N] or [B, M, N]
+/// \throws tensor::ShapeError `matmul: inner dimensions differ: [32, 784] @ [100, 10]`.
+Var matmul(const Var& a, const Var& b);
+///@}
+
+/// \name Reductions
+///@{
+/// \ingroup autograd
+/// \brief \f$ y = \sum_i x_i \f$ over all elements; \f$ \partial y/\partial x_i = 1 \f$. \param x [...] \returns []
+Var sum(const Var& x);
+/// \ingroup autograd
+/// \brief \f$ y = \sum_j x_{\dots j \dots} \f$ along `axis`; the gradient is broadcast back along it.
+/// \param x [..., n, ...] \returns [..., 1, ...] with keepdim, else [..., ...] \throws tensor::IndexError
+Var sum(const Var& x, int64_t axis, bool keepdim = false);
+/// \ingroup autograd
+/// \brief \f$ y = \frac1n \sum_i x_i \f$ over all n elements; \f$ \partial y/\partial x_i = 1/n \f$. \param x [...] \returns []
+Var mean(const Var& x);
+/// \ingroup autograd
+/// \brief \f$ y = \frac1n \sum_j x_{\dots j \dots} \f$ along `axis`.
+/// \param x [..., n, ...] \returns [..., 1, ...] with keepdim, else [..., ...] \throws tensor::IndexError
+Var mean(const Var& x, int64_t axis, bool keepdim = false);
+/// \ingroup autograd
+/// \brief A stable \f$ y = \log \sum_j e^{x_j} \f$ along `axis`;
+/// \f$ \partial y/\partial x_j = e^{x_j - y} = \operatorname{softmax}(x)_j \f$.
+/// \param x [..., n, ...] \returns [..., 1, ...] with keepdim, else [..., ...] \throws tensor::ShapeError on an empty axis
+Var logsumexp(const Var& x, int64_t axis, bool keepdim = false);
+///@}
+
+/// \name Shape and indexing
+///@{
+/// \ingroup autograd
+/// \brief The same values in a new shape (one entry may be -1); the gradient is reshaped back.
+/// \param x [...] \param shape with the same number of elements \returns [shape] \throws tensor::ShapeError
+Var reshape(const Var& x, const Shape& shape);
+/// \ingroup autograd
+/// \brief Swaps two dimensions; the gradient is swapped back. \returns x's shape with the two axes swapped
+/// \throws tensor::IndexError
+Var transpose(const Var& x, int64_t axis0, int64_t axis1);
+/// \ingroup autograd
+/// \brief Elements `start .. start+length-1` along `axis` (a batch: `narrow(x, 0, i, n)`);
+/// the gradient is zero outside the range.
+/// \param x [..., n, ...] \returns [..., length, ...] \throws tensor::IndexError
+Var narrow(const Var& x, int64_t axis, int64_t start, int64_t length);
+/// \ingroup autograd
+/// \brief Picks entries along `axis` (see `tensor::index_select`); the gradient is added back
+/// at the picked positions, repeated picks accumulating.
+/// \param x [..., n, ...] \param indices k values in 0..n-1 \returns [..., k, ...] \throws tensor::IndexError
+Var index_select(const Var& x, int64_t axis, const std::vector<int64_t>& indices);
+///@}
+
+/// \name Softmax with a temperature
+///@{
+/// \ingroup autograd
+/// \brief The log of the softmax of \f$ z / T \f$ along `axis`, stable for any logits.
+///
+/// \f[ \log p_j = \frac{z_j}{T} - \log \sum_k e^{z_k / T} \f]
+///
+/// Built from `div` and `logsumexp`, so its gradient comes from theirs:
+/// \f$ \partial \log p_j / \partial z_i = ([i = j] - p_i) / T \f$.
+/// \param z [..., C, ...] logits \param temperature T > 0; T = 1 is the ordinary log-softmax
+/// \returns [..., C, ...] log-probabilities
+/// \throws tensor::ValueError `log_softmax: temperature must be > 0, got 0`.
+Var log_softmax(const Var& z, float temperature = 1.0f, int64_t axis = -1);
+/// \ingroup autograd
+/// \brief The softmax of \f$ z / T \f$ along `axis`:
+/// \f[ p_j = \frac{e^{z_j / T}}{\sum_k e^{z_k / T}} \f]
+/// T > 1 flattens the distribution, T < 1 sharpens it. Computed as `exp(log_softmax(z, T))`.
+/// \param z [..., C, ...] logits \param temperature T > 0 \returns [..., C, ...] probabilities summing to 1 along `axis`
+/// \throws tensor::ValueError `softmax: temperature must be > 0, got -1`.
+Var softmax(const Var& z, float temperature = 1.0f, int64_t axis = -1);
+///@}
+
+/// \name Regularisation
+///@{
+/// \ingroup autograd
+/// \brief Inverted dropout: each element is zeroed with probability p, survivors scaled by \f$ 1/(1-p) \f$.
+///
+/// \f[ y = \frac{m \odot x}{1 - p}, \quad m_i \sim \text{Bernoulli}(1 - p) \f]
+/// so \f$ E[y] = x \f$ and evaluation needs no rescaling. The mask is drawn from `gen` and
+/// saved for backward: \f$ \partial y/\partial x = m / (1 - p) \f$.
+/// \param x [...] \param p drop probability in [0, 1) \returns [...]
+/// \throws tensor::ValueError `dropout: p must be in [0, 1), got 1`.
+Var dropout(const Var& x, float p, tensor::Generator& gen);
+///@}
+
+/// \name Operators, for readable formulas
+///@{
+inline Var operator+(const Var& a, const Var& b) { return add(a, b); }  ///< add(a, b)
+inline Var operator-(const Var& a, const Var& b) { return sub(a, b); }  ///< sub(a, b)
+inline Var operator*(const Var& a, const Var& b) { return mul(a, b); }  ///< mul(a, b)
+inline Var operator/(const Var& a, const Var& b) { return div(a, b); }  ///< div(a, b)
+inline Var operator-(const Var& x) { return neg(x); }                   ///< neg(x)
+inline Var operator+(const Var& x, float s) { return add(x, s); }       ///< add(x, s)
+inline Var operator*(const Var& x, float s) { return mul(x, s); }       ///< mul(x, s)
+inline Var operator*(float s, const Var& x) { return mul(x, s); }       ///< mul(x, s)
+inline Var operator/(const Var& x, float s) { return div(x, s); }       ///< div(x, s)
+///@}
+
+}  // namespace autograd

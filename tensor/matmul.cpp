@@ -1,0 +1,70 @@
+#include "tensor/matmul.h"
+
+#include "tensor/errors.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <string>
+
+namespace tensor {
+
+namespace {
+
+// How BLAS should read one operand: as stored (row-major, leading dimension ld) or transposed.
+struct BlasOperand {
+  Tensor t;  // data to hand over: the input itself, or a contiguous copy
+  CBLAS_TRANSPOSE trans = CblasNoTrans;
+  int64_t ld = 0;
+  int64_t batch_stride = 0;
+};
+
+// Reads the strides of the last two dimensions (rows, cols): unit column stride is a
+// row-major matrix, unit row stride is the transpose of one; anything else is copied.
+BlasOperand blas_operand(const Tensor& x) {
+  const int64_t r = x.dim() - 2;
+  const int64_t rows = x.shape()[r];
+  const int64_t cols = x.shape()[r + 1];
+  const int64_t row_stride = x.strides()[r];
+  const int64_t col_stride = x.strides()[r + 1];
+  const int64_t batch_stride = x.dim() == 3 ? x.strides()[0] : 0;
+  if ((col_stride == 1 || cols == 1) && row_stride >= std::max<int64_t>(cols, 1)) {
+    return {x, CblasNoTrans, row_stride, batch_stride};
+  }
+  if ((row_stride == 1 || rows == 1) && col_stride >= std::max<int64_t>(rows, 1)) {
+    return {x, CblasTrans, col_stride, batch_stride};
+  }
+  Tensor c = x.clone();
+  return {c, CblasNoTrans, std::max<int64_t>(cols, 1), x.dim() == 3 ? rows * cols : 0};
+}
+
+[[noreturn]] void fail(const std::string& what, const Tensor& a, const Tensor& b) {
+  throw ShapeError("matmul: " + what + ": " + to_string(a.shape()) + " @ " + to_string(b.shape()));
+}
+
+}  // namespace
+
+Tensor matmul(const Tensor& a, const Tensor& b) {
+  if (a.dim() != b.dim() || (a.dim() != 2 && a.dim() != 3)) fail("expects two matrices or two batches of them", a, b);
+  const bool batched = a.dim() == 3;
+  const int64_t batch = batched ? a.shape()[0] : 1;
+  if (batched && b.shape()[0] != batch) fail("batch sizes differ", a, b);
+  const int64_t m = a.shape()[a.dim() - 2];
+  const int64_t k = a.shape()[a.dim() - 1];
+  const int64_t n = b.shape()[b.dim() - 1];
+  if (b.shape()[b.dim() - 2] != k) fail("inner dimensions differ", a, b);
+
+  Tensor y = batched ? Tensor::empty({batch, m, n}) : Tensor::empty({m, n});
+  if (y.numel() == 0) return y;
+  if (k == 0) return y.fill_(0.0f);
+  const BlasOperand pa = blas_operand(a);
+  const BlasOperand pb = blas_operand(b);
+  for (int64_t i = 0; i < batch; ++i) {
+    cblas_sgemm(CblasRowMajor, pa.trans, pb.trans, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), 1.0f,
+                pa.t.data() + i * pa.batch_stride, static_cast<int>(pa.ld), pb.t.data() + i * pb.batch_stride,
+                static_cast<int>(pb.ld), 0.0f, y.data() + i * m * n, static_cast<int>(n));
+  }
+  return y;
+}
+
+}  // namespace tensor
