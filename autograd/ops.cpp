@@ -182,16 +182,21 @@ Var index_select(const Var& x, int64_t axis, const std::vector<int64_t>& indices
 namespace {
 void check_temperature(float temperature, const char* op) {
   if (!(temperature > 0.0f)) {
-    throw T::ValueError(std::string(op) + ": temperature must be > 0, got " + std::to_string(temperature));
+    throw T::ValueError(std::string(op) + ": temperature must be > 0, got " + tensor::to_string(temperature));
   }
 }
 }  // namespace
 
-// log p = z/T - logsumexp(z/T): composed, so its backward is that of div and logsumexp.
+// log p = log_softmax(z / T)     dL/dz = (dL/dlog p - p * sum_j dL/dlog p_j) / T
 Var log_softmax(const Var& z, float temperature, int64_t axis) {
   check_temperature(temperature, "log_softmax");
-  const Var scaled = temperature == 1.0f ? z : div(z, temperature);
-  return sub(scaled, logsumexp(scaled, axis, true));
+  const Tensor scaled = temperature == 1.0f ? z.value() : T::div(z.value(), temperature);
+  Tensor y = T::log_softmax(scaled, axis);
+  return make_var(y, {z}, "log_softmax", [y, axis, temperature](const Tensor& dy, Grads& g) {
+    const Tensor p = T::exp(y);
+    const Tensor dz = T::sub(dy, T::mul(p, T::sum(dy, axis, true)));
+    g[0] += temperature == 1.0f ? dz : T::div(dz, temperature);
+  });
 }
 
 // p = exp(log p): composed.
@@ -203,7 +208,7 @@ Var softmax(const Var& z, float temperature, int64_t axis) {
 // y = m * x / (1 - p)     dy/dx = m / (1 - p), with the mask m saved
 Var dropout(const Var& x, float p, tensor::Generator& gen) {
   if (!(p >= 0.0f && p < 1.0f)) {
-    throw T::ValueError("dropout: p must be in [0, 1), got " + std::to_string(p));
+    throw T::ValueError("dropout: p must be in [0, 1), got " + tensor::to_string(p));
   }
   if (p == 0.0f) return x;
   const Tensor mask = T::div(T::bernoulli(x.shape(), 1.0f - p, gen), 1.0f - p);

@@ -275,6 +275,28 @@ Tensor logsumexp(const Tensor& x, int64_t axis, bool keepdim) {
   return y;
 }
 
+Tensor log_softmax(const Tensor& x, int64_t axis) {
+  AxisView v = axis_view(x, axis, true, "log_softmax");
+  require_nonempty_axis(v, x, axis, "log_softmax");
+  Tensor y = Tensor::empty(x.shape());
+  const float* in = v.x.data();
+  float* out = y.data();
+  for_each_reduction_block(v, [&](int64_t o, int64_t k0, int64_t k1) {
+    const float* first = in + o * v.n * v.inner;
+    float* result = out + o * v.n * v.inner;
+    for (int64_t k = k0; k < k1; ++k) {
+      float m = -std::numeric_limits<float>::infinity();
+      for (int64_t j = 0; j < v.n; ++j) m = std::max(m, first[j * v.inner + k]);
+      if (std::isinf(m)) m = 0.0f;  // all -inf (or a +inf): no shift is better than a NaN
+      float s = 0.0f;
+      for (int64_t j = 0; j < v.n; ++j) s += std::exp(first[j * v.inner + k] - m);
+      const float log_s = std::log(s);
+      for (int64_t j = 0; j < v.n; ++j) result[j * v.inner + k] = (first[j * v.inner + k] - m) - log_s;
+    }
+  });
+  return y;
+}
+
 Tensor sum_to(const Tensor& x, const Shape& shape) {
   if (x.shape() == shape) return x;
   Shape target;

@@ -143,6 +143,14 @@ Tensor argmax(const Tensor& x, int64_t axis, bool keepdim = false);
 /// \throws ShapeError when the axis is empty.
 Tensor logsumexp(const Tensor& x, int64_t axis, bool keepdim = false);
 /// \ingroup tensor
+/// \brief The log of the softmax along `axis`, computed stably in one pass per row.
+///
+/// \f[ \log p_j = (x_j - m) - \log \sum_k e^{x_k - m}, \quad m = \max_k x_k \f]
+/// Subtracting m first keeps the result accurate even when \f$|x|\f$ is huge: forming
+/// \f$ x_j - \operatorname{logsumexp}(x) \f$ instead would cancel two large numbers.
+/// \param x [..., n, ...] \returns [..., n, ...] \throws ShapeError when the axis is empty.
+Tensor log_softmax(const Tensor& x, int64_t axis);
+/// \ingroup tensor
 /// \brief Sums `x` down to `shape`, undoing a broadcast: the gradient of broadcasting.
 ///
 /// Leading dimensions that `shape` lacks are summed away; dimensions where `shape` has 1

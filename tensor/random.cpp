@@ -71,7 +71,7 @@ int64_t Generator::below(int64_t n) {
 
 Tensor uniform(const Shape& shape, float low, float high, Generator& gen) {
   if (!(high >= low)) {
-    throw ValueError("uniform: need low <= high, got [" + std::to_string(low) + ", " + std::to_string(high) + ")");
+    throw ValueError("uniform: need low <= high, got [" + tensor::to_string(low) + ", " + tensor::to_string(high) + ")");
   }
   Tensor t = Tensor::empty(shape);
   float* d = t.data();
@@ -80,7 +80,7 @@ Tensor uniform(const Shape& shape, float low, float high, Generator& gen) {
 }
 
 Tensor normal(const Shape& shape, float mean, float std, Generator& gen) {
-  if (!(std >= 0.0f)) throw ValueError("normal: need std >= 0, got " + std::to_string(std));
+  if (!(std >= 0.0f)) throw ValueError("normal: need std >= 0, got " + tensor::to_string(std));
   Tensor t = Tensor::empty(shape);
   float* d = t.data();
   for (int64_t i = 0; i < t.numel(); ++i) d[i] = mean + std * gen.normal();
@@ -88,7 +88,7 @@ Tensor normal(const Shape& shape, float mean, float std, Generator& gen) {
 }
 
 Tensor bernoulli(const Shape& shape, float p, Generator& gen) {
-  if (!(p >= 0.0f && p <= 1.0f)) throw ValueError("bernoulli: need p in [0, 1], got " + std::to_string(p));
+  if (!(p >= 0.0f && p <= 1.0f)) throw ValueError("bernoulli: need p in [0, 1], got " + tensor::to_string(p));
   Tensor t = Tensor::empty(shape);
   float* d = t.data();
   for (int64_t i = 0; i < t.numel(); ++i) d[i] = gen.uniform() < p ? 1.0f : 0.0f;

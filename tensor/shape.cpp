@@ -3,6 +3,7 @@
 #include "tensor/errors.h"
 
 #include <algorithm>
+#include <sstream>
 
 namespace tensor {
 
@@ -29,6 +30,12 @@ std::string to_string(const Shape& shape) {
     out += std::to_string(shape[i]);
   }
   return out + "]";
+}
+
+std::string to_string(double value) {
+  std::ostringstream out;
+  out << value;
+  return out.str();
 }
 
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {

@@ -29,6 +29,10 @@ Strides contiguous_strides(const Shape& shape);
 std::string to_string(const Shape& shape);
 
 /// \ingroup tensor
+/// \brief Prints a number for a message in its shortest form: `0.05`, `-1`, `1e+04`.
+std::string to_string(double value);
+
+/// \ingroup tensor
 /// \brief The shape two operands broadcast to, by NumPy's rules.
 ///
 /// Shapes are aligned on their last dimension; a pair of sizes is compatible when
