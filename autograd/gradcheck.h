@@ -46,6 +46,8 @@ struct GradcheckResult {
 /// Inputs must sit away from kinks (relu at 0, ties of max) by more than h.
 /// \param f the function, called on leaves that require grad, one per input
 /// \param inputs values at which to check, any shapes
+/// \param options step and tolerances
+/// \returns the verdict, with the worst element described
 GradcheckResult gradcheck(const std::function<Var(const std::vector<Var>&)>& f, const std::vector<Tensor>& inputs,
                           const GradcheckOptions& options = {});
 

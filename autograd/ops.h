@@ -16,6 +16,7 @@ namespace autograd {
 
 /// \name Arithmetic (broadcasting)
 ///@{
+
 /// \ingroup autograd
 /// \brief \f$ y = a + b \f$; \f$ \partial y/\partial a = \partial y/\partial b = 1 \f$.
 /// \param a [...] \param b [...] broadcastable \returns the broadcast shape \throws tensor::ShapeError
@@ -33,18 +34,19 @@ Var mul(const Var& a, const Var& b);
 /// \param a [...] \param b [...] broadcastable \returns the broadcast shape \throws tensor::ShapeError
 Var div(const Var& a, const Var& b);
 /// \ingroup autograd
-/// \brief \f$ y = x + s \f$ for a constant s. \param x [...] \returns [...]
+/// \brief \f$ y = x + s \f$ for a constant s. \param x [...] \param s the constant \returns [...]
 Var add(const Var& x, float s);
 /// \ingroup autograd
-/// \brief \f$ y = x \cdot s \f$ for a constant s; \f$ \partial y/\partial x = s \f$. \param x [...] \returns [...]
+/// \brief \f$ y = x \cdot s \f$ for a constant s; \f$ \partial y/\partial x = s \f$. \param x [...] \param s the constant \returns [...]
 Var mul(const Var& x, float s);
 /// \ingroup autograd
-/// \brief \f$ y = x / s \f$ for a constant s; \f$ \partial y/\partial x = 1/s \f$. \param x [...] \returns [...]
+/// \brief \f$ y = x / s \f$ for a constant s; \f$ \partial y/\partial x = 1/s \f$. \param x [...] \param s the constant \returns [...]
 Var div(const Var& x, float s);
 ///@}
 
 /// \name Elementwise functions
 ///@{
+
 /// \ingroup autograd
 /// \brief \f$ y = -x \f$; \f$ \partial y/\partial x = -1 \f$. \param x [...] \returns [...]
 Var neg(const Var& x);
@@ -61,6 +63,7 @@ Var relu(const Var& x);
 
 /// \name Linear algebra
 ///@{
+
 /// \ingroup autograd
 /// \brief \f$ Y = A B \f$ (see `tensor::matmul`);
 /// \f$ \partial L/\partial A = \frac{\partial L}{\partial Y} B^\top,\ \partial L/\partial B = A^\top \frac{\partial L}{\partial Y} \f$.
@@ -71,29 +74,34 @@ Var matmul(const Var& a, const Var& b);
 
 /// \name Reductions
 ///@{
+
 /// \ingroup autograd
 /// \brief \f$ y = \sum_i x_i \f$ over all elements; \f$ \partial y/\partial x_i = 1 \f$. \param x [...] \returns []
 Var sum(const Var& x);
 /// \ingroup autograd
 /// \brief \f$ y = \sum_j x_{\dots j \dots} \f$ along `axis`; the gradient is broadcast back along it.
-/// \param x [..., n, ...] \returns [..., 1, ...] with keepdim, else [..., ...] \throws tensor::IndexError
+/// \param x [..., n, ...] \param axis the axis to reduce (negative counts from the end)
+/// \param keepdim keep it as size 1 \returns [..., 1, ...] with keepdim, else [..., ...] \throws tensor::IndexError
 Var sum(const Var& x, int64_t axis, bool keepdim = false);
 /// \ingroup autograd
 /// \brief \f$ y = \frac1n \sum_i x_i \f$ over all n elements; \f$ \partial y/\partial x_i = 1/n \f$. \param x [...] \returns []
 Var mean(const Var& x);
 /// \ingroup autograd
 /// \brief \f$ y = \frac1n \sum_j x_{\dots j \dots} \f$ along `axis`.
-/// \param x [..., n, ...] \returns [..., 1, ...] with keepdim, else [..., ...] \throws tensor::IndexError
+/// \param x [..., n, ...] \param axis the axis to reduce (negative counts from the end)
+/// \param keepdim keep it as size 1 \returns [..., 1, ...] with keepdim, else [..., ...] \throws tensor::IndexError
 Var mean(const Var& x, int64_t axis, bool keepdim = false);
 /// \ingroup autograd
 /// \brief A stable \f$ y = \log \sum_j e^{x_j} \f$ along `axis`;
 /// \f$ \partial y/\partial x_j = e^{x_j - y} = \operatorname{softmax}(x)_j \f$.
-/// \param x [..., n, ...] \returns [..., 1, ...] with keepdim, else [..., ...] \throws tensor::ShapeError on an empty axis
+/// \param x [..., n, ...] \param axis the axis to reduce \param keepdim keep it as size 1
+/// \returns [..., 1, ...] with keepdim, else [..., ...] \throws tensor::ShapeError on an empty axis
 Var logsumexp(const Var& x, int64_t axis, bool keepdim = false);
 ///@}
 
 /// \name Shape and indexing
 ///@{
+
 /// \ingroup autograd
 /// \brief The same values in a new shape (one entry may be -1); the gradient is reshaped back.
 /// \param x [...] \param shape with the same number of elements \returns [shape] \throws tensor::ShapeError
@@ -105,17 +113,20 @@ Var transpose(const Var& x, int64_t axis0, int64_t axis1);
 /// \ingroup autograd
 /// \brief Elements `start .. start+length-1` along `axis` (a batch: `narrow(x, 0, i, n)`);
 /// the gradient is zero outside the range.
-/// \param x [..., n, ...] \returns [..., length, ...] \throws tensor::IndexError
+/// \param x [..., n, ...] \param axis the axis to cut \param start first index kept \param length how many kept
+/// \returns [..., length, ...] \throws tensor::IndexError
 Var narrow(const Var& x, int64_t axis, int64_t start, int64_t length);
 /// \ingroup autograd
 /// \brief Picks entries along `axis` (see `tensor::index_select`); the gradient is added back
 /// at the picked positions, repeated picks accumulating.
-/// \param x [..., n, ...] \param indices k values in 0..n-1 \returns [..., k, ...] \throws tensor::IndexError
+/// \param x [..., n, ...] \param axis the axis to pick along \param indices k values in 0..n-1
+/// \returns [..., k, ...] \throws tensor::IndexError
 Var index_select(const Var& x, int64_t axis, const std::vector<int64_t>& indices);
 ///@}
 
 /// \name Softmax with a temperature
 ///@{
+
 /// \ingroup autograd
 /// \brief The log of the softmax of \f$ z / T \f$ along `axis`, stable and accurate for any logits.
 ///
@@ -143,19 +154,21 @@ Var softmax(const Var& z, float temperature = 1.0f, int64_t axis = -1);
 
 /// \name Regularisation
 ///@{
+
 /// \ingroup autograd
 /// \brief Inverted dropout: each element is zeroed with probability p, survivors scaled by \f$ 1/(1-p) \f$.
 ///
 /// \f[ y = \frac{m \odot x}{1 - p}, \quad m_i \sim \text{Bernoulli}(1 - p) \f]
 /// so \f$ E[y] = x \f$ and evaluation needs no rescaling. The mask is drawn from `gen` and
 /// saved for backward: \f$ \partial y/\partial x = m / (1 - p) \f$.
-/// \param x [...] \param p drop probability in [0, 1) \returns [...]
+/// \param x [...] \param p drop probability in [0, 1) \param gen draws the mask \returns [...]
 /// \throws tensor::ValueError `dropout: p must be in [0, 1), got 1`.
 Var dropout(const Var& x, float p, tensor::Generator& gen);
 ///@}
 
 /// \name Operators, for readable formulas
 ///@{
+
 inline Var operator+(const Var& a, const Var& b) { return add(a, b); }  ///< add(a, b)
 inline Var operator-(const Var& a, const Var& b) { return sub(a, b); }  ///< sub(a, b)
 inline Var operator*(const Var& a, const Var& b) { return mul(a, b); }  ///< mul(a, b)

@@ -86,6 +86,7 @@ class Var {
   /// \brief The accumulated gradient, same shape as the value; undefined before any backward.
   const Tensor& grad() const { return node_->grad; }
   bool requires_grad() const { return node_->requires_grad; }       ///< true if gradients flow here
+  /// \brief True for a variable made by the constructor (or a constant result), false for a recorded op.
   bool is_leaf() const { return node_->backward == nullptr && node_->inputs.empty() && !node_->released; }
   const std::string& op() const { return node_->op; }               ///< the op that produced it
   /// \brief Turns gradient tracking on or off for a leaf.

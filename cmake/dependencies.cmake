@@ -29,6 +29,13 @@ if(KD_BUILD_TESTS)
   endif()
 endif()
 
+if(KD_BUILD_BENCH)
+  find_package(benchmark QUIET CONFIG)
+  if(NOT benchmark_FOUND)
+    kd_missing("Google Benchmark" libbenchmark-dev)
+  endif()
+endif()
+
 find_package(Doxygen QUIET)
 if(NOT DOXYGEN_FOUND)
   kd_missing("doxygen" doxygen)

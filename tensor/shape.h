@@ -37,12 +37,14 @@ std::string to_string(double value);
 ///
 /// Shapes are aligned on their last dimension; a pair of sizes is compatible when
 /// equal or when one of them is 1, and the result takes the larger.
+/// \param a first shape \param b second shape
 /// \param op the name of the calling operation, for the message.
 /// \throws ShapeError `op: shapes [a] and [b] do not broadcast`.
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
 
 /// \ingroup tensor
 /// \brief Turns a possibly negative axis (-1 is the last) into 0..rank-1.
+/// \param axis the axis as given \param shape the tensor's shape \param op the calling operation, for the message
 /// \throws IndexError `op: axis 3 out of range for shape [2, 3]`.
 int64_t normalize_axis(int64_t axis, const Shape& shape, const char* op);
 

@@ -54,6 +54,7 @@ class Tensor {
 
   /// \name Factories
   ///@{
+
   /// \brief A new contiguous tensor of this shape, values uninitialised.
   static Tensor empty(const Shape& shape);
   /// \brief A new contiguous tensor of zeros.
@@ -73,6 +74,7 @@ class Tensor {
 
   /// \name Layout
   ///@{
+
   bool defined() const { return storage_ != nullptr; }   ///< false for a default-constructed tensor
   const Shape& shape() const { return shape_; }          ///< size of each dimension
   const Strides& strides() const { return strides_; }    ///< elements between neighbours, per dimension
@@ -90,6 +92,7 @@ class Tensor {
 
   /// \name Element access
   ///@{
+
   /// \brief Pointer to element [0, ..., 0]; walk it with `strides()`.
   float* data() { return storage_->data() + offset_; }
   /// \brief Pointer to element [0, ..., 0]; walk it with `strides()`.
@@ -109,6 +112,7 @@ class Tensor {
 
   /// \name Views and copies
   ///@{
+
   /// \brief The same elements in a new shape; a view when contiguous, else a copy.
   ///
   /// One dimension may be -1: it is inferred from the others.

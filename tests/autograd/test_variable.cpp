@@ -65,6 +65,29 @@ TEST_CASE("a second backward through a released graph throws instead of giving w
   }
 }
 
+TEST_CASE("backward frees the intermediate nodes and what they saved") {
+  Var x(Tensor::ones({1000}), true);
+  std::weak_ptr<autograd::Node> intermediate;
+  Var y;
+  {
+    Var h = autograd::exp(x);  // saves exp(x) for its backward
+    intermediate = h.node();
+    y = autograd::sum(h);
+  }
+  CHECK_FALSE(intermediate.expired());  // kept alive by the graph only
+  y.backward();
+  CHECK(intermediate.expired());
+  CHECK(x.grad().defined());
+}
+
+TEST_CASE("a leaf that does not require grad receives no gradient") {
+  Var a(Tensor::scalar(2.0f), true);
+  Var b(Tensor::scalar(3.0f), false);
+  (a * b).backward();
+  CHECK(a.grad().item() == doctest::Approx(3.0));
+  CHECK_FALSE(b.grad().defined());
+}
+
 TEST_CASE("backward refuses a non-scalar output without an explicit gradient") {
   Var x(Tensor::ones({2, 3}), true);
   Var y = x * 2.0f;
