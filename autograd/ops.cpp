@@ -159,6 +159,16 @@ Var transpose(const Var& x, int64_t axis0, int64_t axis1) {
   });
 }
 
+// y = x with its axes reordered      dL/dx = dL/dy with the inverse order
+Var permute(const Var& x, const std::vector<int64_t>& order) {
+  Tensor y = x.value().permute(order);
+  std::vector<int64_t> inverse(order.size());
+  for (size_t i = 0; i < order.size(); ++i) inverse[static_cast<size_t>(order[i])] = static_cast<int64_t>(i);
+  return make_var(std::move(y), {x}, "permute", [inverse](const Tensor& dy, Grads& g) {
+    g[0] += dy.permute(inverse).contiguous();
+  });
+}
+
 // y = x[.., start:start+length, ..]    dL/dx = dL/dy inside the range, 0 outside
 Var narrow(const Var& x, int64_t axis, int64_t start, int64_t length) {
   return make_var(x.value().narrow(axis, start, length), {x}, "narrow",

@@ -111,6 +111,12 @@ Var reshape(const Var& x, const Shape& shape);
 /// \throws tensor::IndexError
 Var transpose(const Var& x, int64_t axis0, int64_t axis1);
 /// \ingroup autograd
+/// \brief Reorders the dimensions: result dimension i is input dimension `order[i]`;
+/// the gradient is permuted back by the inverse order.
+/// \param x [...] \param order a permutation of 0..rank-1 \returns the permuted shape (a view)
+/// \throws tensor::ShapeError when `order` is not a permutation.
+Var permute(const Var& x, const std::vector<int64_t>& order);
+/// \ingroup autograd
 /// \brief Elements `start .. start+length-1` along `axis` (a batch: `narrow(x, 0, i, n)`);
 /// the gradient is zero outside the range.
 /// \param x [..., n, ...] \param axis the axis to cut \param start first index kept \param length how many kept

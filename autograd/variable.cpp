@@ -67,7 +67,7 @@ Var make_var(Tensor value, std::vector<Var> inputs, std::string op, BackwardFn b
   return out;
 }
 
-void Var::backward() {
+void Var::backward() const {
   if (value().numel() != 1) {
     throw GradError("backward: needs a scalar output or an explicit gradient, got shape " +
                     tensor::to_string(shape()));
@@ -75,7 +75,7 @@ void Var::backward() {
   backward(Tensor::ones(shape()));
 }
 
-void Var::backward(const Tensor& dy) {
+void Var::backward(const Tensor& dy) const {
   if (node_->released) {
     throw GradError("backward: the graph of this " + op() +
                     " was already released by an earlier backward(); run the forward pass again");

@@ -101,10 +101,10 @@ class Var {
 
   /// \brief Back-propagates from this scalar: \f$ \partial y / \partial x \f$ into every leaf x that requires grad.
   /// \throws GradError when this is not a scalar, requires no grad, or its graph was released.
-  void backward();
+  void backward() const;
   /// \brief Back-propagates a given output gradient `dy` (shape of the value).
   /// \throws GradError on a shape mismatch or as `backward()`.
-  void backward(const Tensor& dy);
+  void backward(const Tensor& dy) const;
 
   /// \brief The node (for ops and graph printing).
   const std::shared_ptr<Node>& node() const { return node_; }

@@ -22,6 +22,11 @@ if(NOT OpenMP_CXX_FOUND)
   kd_missing("OpenMP for C++" g++)
 endif()
 
+find_package(ZLIB QUIET)
+if(NOT ZLIB_FOUND)
+  kd_missing("zlib" zlib1g-dev)
+endif()
+
 if(KD_BUILD_TESTS)
   find_package(doctest QUIET CONFIG)
   if(NOT doctest_FOUND)

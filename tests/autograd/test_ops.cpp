@@ -128,10 +128,11 @@ TEST_CASE("logsumexp passes gradcheck along each axis") {
   }
 }
 
-TEST_CASE("reshape, transpose, narrow and index_select pass gradcheck") {
+TEST_CASE("reshape, transpose, permute, narrow and index_select pass gradcheck") {
   const Tensor x = values({3, 4});
   check_gradient([](const Inputs& in) { return autograd::reshape(in[0], {2, -1}); }, {x});
   check_gradient([](const Inputs& in) { return autograd::transpose(in[0], 0, 1); }, {x});
+  check_gradient([](const Inputs& in) { return autograd::permute(in[0], {2, 0, 1}); }, {values({2, 3, 4})});
   check_gradient([](const Inputs& in) { return autograd::narrow(in[0], 0, 1, 2); }, {x});
   check_gradient([](const Inputs& in) { return autograd::narrow(in[0], 1, 2, 2); }, {x});
   SUBCASE("index_select with a repeated index accumulates its gradient") {

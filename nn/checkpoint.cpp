@@ -1,0 +1,190 @@
+#include "nn/checkpoint.h"
+
+#include <zlib.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include <unistd.h>
+
+namespace nn {
+
+namespace {
+
+constexpr char kMagic[8] = {'K', 'D', 'C', 'K', 'P', 'T', '\0', '\0'};
+constexpr uint32_t kVersion = 1;
+
+[[noreturn]] void fail(const std::string& path, const std::string& what) { throw CheckpointError(path + ": " + what); }
+
+template <class V>
+void put(std::string& out, V value) {
+  out.append(reinterpret_cast<const char*>(&value), sizeof value);
+}
+
+// Reads the payload front to back, refusing to go past its end.
+class Reader {
+ public:
+  Reader(const std::string& bytes, size_t begin, size_t end, const std::string& path)
+      : bytes_(bytes), at_(begin), end_(end), path_(path) {}
+  template <class V>
+  V get(const char* what) {
+    V value;
+    need(sizeof value, what);
+    std::memcpy(&value, bytes_.data() + at_, sizeof value);
+    at_ += sizeof value;
+    return value;
+  }
+  std::string text(uint64_t length, const char* what) {
+    need(length, what);
+    std::string s = bytes_.substr(at_, length);
+    at_ += length;
+    return s;
+  }
+  void floats(float* out, uint64_t count, const char* what) {
+    if (count > (end_ - at_) / sizeof(float)) fail(path_, std::string("truncated in ") + what);
+    std::memcpy(out, bytes_.data() + at_, count * sizeof(float));
+    at_ += count * sizeof(float);
+  }
+  bool done() const { return at_ == end_; }
+
+ private:
+  void need(uint64_t n, const char* what) {
+    if (n > end_ - at_) fail(path_, std::string("truncated in ") + what);
+  }
+  const std::string& bytes_;
+  size_t at_, end_;
+  const std::string& path_;
+};
+
+uint32_t crc_of(const std::string& bytes, size_t begin, size_t end) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  // zlib's crc32 takes lengths as uInt: feed it in chunks.
+  for (size_t at = begin; at < end;) {
+    const size_t n = std::min<size_t>(end - at, size_t{1} << 30);
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(bytes.data() + at), static_cast<uInt>(n));
+    at += n;
+  }
+  return static_cast<uint32_t>(crc);
+}
+
+}  // namespace
+
+void save_tensors(const std::string& path, const NamedTensors& tensors, const std::string& metadata) {
+  std::string out(kMagic, sizeof kMagic);
+  put(out, kVersion);
+  const size_t payload = out.size();
+  put(out, static_cast<uint64_t>(metadata.size()));
+  out += metadata;
+  put(out, static_cast<uint64_t>(tensors.size()));
+  for (const auto& [name, t] : tensors) {
+    put(out, static_cast<uint64_t>(name.size()));
+    out += name;
+    put(out, static_cast<uint64_t>(t.dim()));
+    for (int64_t d : t.shape()) put(out, d);
+    const Tensor c = t.contiguous();
+    out.append(reinterpret_cast<const char*>(c.data()), static_cast<size_t>(c.numel()) * sizeof(float));
+  }
+  put(out, crc_of(out, payload, out.size()));
+
+  // Write beside the target, flush to disk, then rename: readers see the old file or the new one.
+  const std::string temporary = path + ".tmp." + std::to_string(::getpid());
+  {
+    std::FILE* file = std::fopen(temporary.c_str(), "wb");
+    if (file == nullptr) fail(path, std::string("cannot write: ") + std::strerror(errno));
+    const bool written = std::fwrite(out.data(), 1, out.size(), file) == out.size() && std::fflush(file) == 0 &&
+                         ::fsync(::fileno(file)) == 0;
+    const int error = errno;
+    if (std::fclose(file) != 0 || !written) {
+      std::remove(temporary.c_str());
+      fail(path, std::string("cannot write: ") + std::strerror(error));
+    }
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    const int error = errno;
+    std::remove(temporary.c_str());
+    fail(path, std::string("cannot rename the finished file into place: ") + std::strerror(error));
+  }
+}
+
+Checkpoint load_tensors(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(path, std::string("cannot open: ") + std::strerror(errno));
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t header = sizeof kMagic + sizeof kVersion;
+  if (bytes.size() < header + sizeof(uint32_t) || bytes.compare(0, sizeof kMagic, kMagic, sizeof kMagic) != 0) {
+    fail(path, "not a checkpoint (bad magic)");
+  }
+  uint32_t version;
+  std::memcpy(&version, bytes.data() + sizeof kMagic, sizeof version);
+  if (version != kVersion) {
+    fail(path, "format version " + std::to_string(version) + ", this program reads " + std::to_string(kVersion));
+  }
+  const size_t end = bytes.size() - sizeof(uint32_t);
+  uint32_t stored;
+  std::memcpy(&stored, bytes.data() + end, sizeof stored);
+  if (crc_of(bytes, header, end) != stored) fail(path, "checksum mismatch (file corrupt)");
+
+  Reader r(bytes, header, end, path);
+  Checkpoint ck;
+  ck.metadata = r.text(r.get<uint64_t>("metadata length"), "metadata");
+  const auto count = r.get<uint64_t>("tensor count");
+  for (uint64_t k = 0; k < count; ++k) {
+    std::string name = r.text(r.get<uint64_t>("name length"), "a name");
+    const auto rank = r.get<uint64_t>("a rank");
+    if (rank > 8) fail(path, "tensor " + name + " has rank " + std::to_string(rank));
+    Shape shape;
+    uint64_t elements = 1;
+    for (uint64_t d = 0; d < rank; ++d) {
+      const auto size = r.get<int64_t>("a shape");
+      // Each size is bounded by the file length, so the product cannot overflow unnoticed.
+      if (size < 0 || static_cast<uint64_t>(size) > bytes.size() ||
+          (size != 0 && elements > bytes.size() / static_cast<uint64_t>(size))) {
+        fail(path, "tensor " + name + " has an impossible shape");
+      }
+      shape.push_back(size);
+      elements *= static_cast<uint64_t>(size);
+    }
+    if (elements > bytes.size() / sizeof(float)) fail(path, "tensor " + name + " is larger than the file");
+    Tensor t = Tensor::empty(shape);
+    r.floats(t.data(), elements, "tensor values");
+    ck.tensors.emplace_back(std::move(name), std::move(t));
+  }
+  if (!r.done()) fail(path, "unexpected bytes after the last tensor");
+  return ck;
+}
+
+void save_checkpoint(const std::string& path, const Module& module, const std::string& metadata) {
+  NamedTensors tensors;
+  for (const auto& [name, p] : module.named_parameters()) tensors.emplace_back(name, p.value());
+  save_tensors(path, tensors, metadata);
+}
+
+std::string load_checkpoint(const std::string& path, Module& module) {
+  Checkpoint ck = load_tensors(path);
+  std::map<std::string, Tensor> found(ck.tensors.begin(), ck.tensors.end());
+  std::vector<NamedParameter> params = module.named_parameters();
+  // Check everything first, so a mismatch leaves the module untouched.
+  for (const auto& [name, p] : params) {
+    const auto it = found.find(name);
+    if (it == found.end()) fail(path, "parameter " + name + " " + tensor::to_string(p.shape()) + " is missing");
+    if (it->second.shape() != p.shape()) {
+      fail(path, "parameter " + name + ": expected " + tensor::to_string(p.shape()) + ", found " +
+                     tensor::to_string(it->second.shape()));
+    }
+  }
+  if (found.size() != params.size()) {
+    for (const auto& [name, t] : ck.tensors) {
+      bool known = false;
+      for (const auto& [pname, p] : params) known = known || pname == name;
+      if (!known) fail(path, "holds " + name + " " + tensor::to_string(t.shape()) + ", which the module does not have");
+    }
+  }
+  for (auto& [name, p] : params) p.value().copy_(found.at(name));
+  return ck.metadata;
+}
+
+}  // namespace nn

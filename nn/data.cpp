@@ -1,0 +1,281 @@
+#include "nn/data.h"
+
+#include "tensor/random.h"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+
+namespace nn {
+
+namespace {
+
+// No IDX file of this project comes near this; a file claiming more is broken or hostile.
+constexpr uint64_t kMaxDecompressedBytes = uint64_t{1} << 30;
+
+[[noreturn]] void fail(const std::string& path, const std::string& what) { throw DataError(path + ": " + what); }
+
+std::vector<uint8_t> read_file(const std::string& path) {
+  std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
+  if (!file) fail(path, std::string("cannot open: ") + std::strerror(errno));
+  std::vector<uint8_t> bytes;
+  uint8_t chunk[1 << 16];
+  size_t got = 0;
+  while ((got = std::fread(chunk, 1, sizeof chunk, file.get())) > 0) {
+    bytes.insert(bytes.end(), chunk, chunk + got);
+    if (bytes.size() > kMaxDecompressedBytes) fail(path, "larger than 1 GiB, not an IDX file of this project");
+  }
+  if (std::ferror(file.get())) fail(path, std::string("read error: ") + std::strerror(errno));
+  return bytes;
+}
+
+// Inflates a gzip stream, never beyond kMaxDecompressedBytes.
+std::vector<uint8_t> gunzip(const std::vector<uint8_t>& packed, const std::string& path) {
+  z_stream zs{};
+  if (inflateInit2(&zs, 15 + 16) != Z_OK) fail(path, "zlib could not start");
+  std::unique_ptr<z_stream, int (*)(z_stream*)> guard(&zs, &inflateEnd);
+  zs.next_in = const_cast<Bytef*>(packed.data());
+  zs.avail_in = static_cast<uInt>(packed.size());
+  std::vector<uint8_t> out;
+  uint8_t chunk[1 << 16];
+  int status = Z_OK;
+  while (status != Z_STREAM_END) {
+    zs.next_out = chunk;
+    zs.avail_out = sizeof chunk;
+    status = inflate(&zs, Z_NO_FLUSH);
+    if (status != Z_OK && status != Z_STREAM_END) {
+      if (status == Z_BUF_ERROR && zs.avail_in == 0) fail(path, "gzip data ends early (truncated file?)");
+      fail(path, std::string("corrupt gzip data (zlib: ") + (zs.msg ? zs.msg : "error " + std::to_string(status)) + ")");
+    }
+    out.insert(out.end(), chunk, chunk + (sizeof chunk - zs.avail_out));
+    if (out.size() > kMaxDecompressedBytes) fail(path, "decompresses to more than 1 GiB, not an IDX file of this project");
+  }
+  return out;
+}
+
+uint32_t big_endian_u32(const uint8_t* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+}
+
+std::string hex(uint32_t v) {
+  char text[11];
+  std::snprintf(text, sizeof text, "0x%08x", v);
+  return text;
+}
+
+}  // namespace
+
+IdxArray read_idx(const std::string& path) {
+  std::vector<uint8_t> bytes = read_file(path);
+  if (bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b) bytes = gunzip(bytes, path);
+  if (bytes.size() < 4) fail(path, "only " + std::to_string(bytes.size()) + " bytes, too short for an IDX header");
+  const uint32_t magic = big_endian_u32(bytes.data());
+  const uint32_t rank = magic & 0xff;
+  if ((magic >> 16) != 0 || ((magic >> 8) & 0xff) != 0x08 || rank < 1 || rank > 4) {
+    fail(path, "bad magic number " + hex(magic) + " (expected 0x0000080N: unsigned bytes, N = 1..4 dimensions)");
+  }
+  const uint64_t header = 4 + 4 * uint64_t{rank};
+  if (bytes.size() < header) fail(path, "header of " + std::to_string(rank) + " dimensions is cut short");
+  IdxArray array;
+  // Multiply the dimensions while checking against the bytes present: no overflow, no huge allocation.
+  const uint64_t available = bytes.size() - header;
+  uint64_t count = 1;
+  for (uint32_t d = 0; d < rank; ++d) {
+    const uint32_t size = big_endian_u32(bytes.data() + 4 + 4 * d);
+    array.dims.push_back(size);
+    if (size != 0 && count > available / size) {
+      fail(path, "header claims more values than the " + std::to_string(available) + " bytes the file holds");
+    }
+    count *= size;
+  }
+  if (count != available) {
+    fail(path, "header promises " + std::to_string(count) + " values but the file holds " + std::to_string(available) +
+                   " bytes of data" + (count > available ? " (truncated file?)" : ""));
+  }
+  array.data.assign(bytes.begin() + static_cast<std::ptrdiff_t>(header), bytes.end());
+  return array;
+}
+
+Dataset read_idx_dataset(const std::string& images_path, const std::string& labels_path, int64_t classes) {
+  IdxArray images = read_idx(images_path);
+  if (images.dims.size() != 3) {
+    fail(images_path, "expected images [N, H, W], got " + std::to_string(images.dims.size()) + " dimensions");
+  }
+  IdxArray labels = read_idx(labels_path);
+  if (labels.dims.size() != 1) {
+    fail(labels_path, "expected labels [N], got " + std::to_string(labels.dims.size()) + " dimensions");
+  }
+  if (labels.dims[0] != images.dims[0]) {
+    fail(labels_path, std::to_string(labels.dims[0]) + " labels but " + std::to_string(images.dims[0]) + " images");
+  }
+  Dataset d;
+  d.height = images.dims[1];
+  d.width = images.dims[2];
+  d.classes = classes;
+  d.images = std::move(images.data);
+  d.labels.reserve(labels.data.size());
+  for (size_t i = 0; i < labels.data.size(); ++i) {
+    if (labels.data[i] >= classes) {
+      fail(labels_path, "label " + std::to_string(labels.data[i]) + " of example " + std::to_string(i) +
+                            " outside 0.." + std::to_string(classes - 1));
+    }
+    d.labels.push_back(labels.data[i]);
+  }
+  return d;
+}
+
+std::string default_fashion_mnist_dir() {
+  const char* env = std::getenv("KD_FASHION_MNIST_DIR");
+  return env != nullptr && *env != '\0' ? env : "/usr/share/datasets/fashion-mnist";
+}
+
+FashionMnist load_fashion_mnist(const std::string& dir) {
+  const auto file = [&dir](const char* name) { return (std::filesystem::path(dir) / name).string(); };
+  try {
+    FashionMnist f;
+    f.train = read_idx_dataset(file("train-images-idx3-ubyte.gz"), file("train-labels-idx1-ubyte.gz"), 10);
+    f.test = read_idx_dataset(file("t10k-images-idx3-ubyte.gz"), file("t10k-labels-idx1-ubyte.gz"), 10);
+    if (f.train.height != f.test.height || f.train.width != f.test.width) {
+      throw DataError(dir + ": training images are " + std::to_string(f.train.height) + "x" +
+                      std::to_string(f.train.width) + " but test images " + std::to_string(f.test.height) + "x" +
+                      std::to_string(f.test.width));
+    }
+    return f;
+  } catch (const DataError& e) {
+    throw DataError(std::string(e.what()) +
+                    " (Fashion-MNIST comes from the Debian package dataset-fashion-mnist; ./run installs it)");
+  }
+}
+
+Split validation_split(const Labels& labels, double fraction, uint64_t seed) {
+  if (!(fraction > 0.0 && fraction < 1.0)) {
+    throw tensor::ValueError("validation_split: fraction must be in (0, 1), got " + tensor::to_string(fraction));
+  }
+  std::vector<int64_t> all(labels.size());
+  for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int64_t>(i);
+  Split s;
+  s.validation = stratified_subset(labels, all, fraction, seed);
+  std::vector<bool> held(labels.size(), false);
+  for (int64_t i : s.validation) held[static_cast<size_t>(i)] = true;
+  for (int64_t i : all) {
+    if (!held[static_cast<size_t>(i)]) s.train.push_back(i);
+  }
+  return s;
+}
+
+std::vector<int64_t> stratified_subset(const Labels& labels, const std::vector<int64_t>& indices, double fraction,
+                                       uint64_t seed) {
+  if (!(fraction > 0.0 && fraction <= 1.0)) {
+    throw tensor::ValueError("stratified_subset: fraction must be in (0, 1], got " + tensor::to_string(fraction));
+  }
+  int64_t classes = 0;
+  for (int64_t i : indices) classes = std::max(classes, labels[static_cast<size_t>(i)] + 1);
+  std::vector<std::vector<int64_t>> by_class(static_cast<size_t>(classes));
+  for (int64_t i : indices) by_class[static_cast<size_t>(labels[static_cast<size_t>(i)])].push_back(i);
+  tensor::Generator gen(seed);
+  std::vector<int64_t> chosen;
+  for (auto& members : by_class) {
+    if (members.empty()) continue;
+    const auto keep = std::max<int64_t>(1, std::llround(fraction * static_cast<double>(members.size())));
+    const std::vector<int64_t> order = tensor::permutation(static_cast<int64_t>(members.size()), gen);
+    for (int64_t k = 0; k < keep; ++k) chosen.push_back(members[static_cast<size_t>(order[static_cast<size_t>(k)])]);
+  }
+  std::sort(chosen.begin(), chosen.end());
+  return chosen;
+}
+
+std::vector<int64_t> without_classes(const Labels& labels, const std::vector<int64_t>& indices,
+                                     const std::vector<int64_t>& classes) {
+  std::vector<int64_t> kept;
+  for (int64_t i : indices) {
+    if (std::find(classes.begin(), classes.end(), labels[static_cast<size_t>(i)]) == classes.end()) kept.push_back(i);
+  }
+  return kept;
+}
+
+Normalization pixel_statistics(const Dataset& data, const std::vector<int64_t>& indices) {
+  const int64_t pixels = data.height * data.width;
+  double sum = 0.0, sum_sq = 0.0;
+  for (int64_t i : indices) {
+    const uint8_t* image = data.images.data() + i * pixels;
+    for (int64_t p = 0; p < pixels; ++p) {
+      const double v = image[p] / 255.0;
+      sum += v;
+      sum_sq += v * v;
+    }
+  }
+  const double n = static_cast<double>(indices.size()) * static_cast<double>(pixels);
+  const double mean = n > 0 ? sum / n : 0.0;
+  const double variance = n > 0 ? std::max(0.0, sum_sq / n - mean * mean) : 1.0;
+  return {static_cast<float>(mean), static_cast<float>(std::sqrt(variance))};
+}
+
+Batch make_batch(const Dataset& data, const std::vector<int64_t>& indices, const Normalization& norm) {
+  const int64_t pixels = data.height * data.width;
+  const auto count = static_cast<int64_t>(indices.size());
+  Batch b{Tensor::empty({count, 1, data.height, data.width}), {}, indices};
+  b.labels.reserve(indices.size());
+  const float scale = 1.0f / (255.0f * norm.std);
+  const float shift = norm.mean / norm.std;
+  float* out = b.images.data();
+  for (int64_t k = 0; k < count; ++k) {
+    const int64_t i = indices[static_cast<size_t>(k)];
+    if (i < 0 || i >= data.size()) {
+      throw tensor::IndexError("make_batch: example " + std::to_string(i) + " outside a dataset of " +
+                               std::to_string(data.size()));
+    }
+    const uint8_t* image = data.images.data() + i * pixels;
+    for (int64_t p = 0; p < pixels; ++p) out[k * pixels + p] = static_cast<float>(image[p]) * scale - shift;
+    b.labels.push_back(data.labels[static_cast<size_t>(i)]);
+  }
+  return b;
+}
+
+DataLoader::DataLoader(const Dataset& data, std::vector<int64_t> indices, int64_t batch_size, bool shuffle,
+                       uint64_t seed, Normalization norm, bool drop_last)
+    : data_(&data),
+      indices_(std::move(indices)),
+      order_(indices_),
+      batch_size_(batch_size),
+      shuffle_(shuffle),
+      seed_(seed),
+      norm_(norm),
+      drop_last_(drop_last) {
+  if (batch_size < 1) throw tensor::ValueError("DataLoader: batch_size must be >= 1, got " + std::to_string(batch_size));
+}
+
+void DataLoader::start_epoch(int64_t epoch) {
+  order_ = indices_;
+  if (!shuffle_) return;
+  // A generator of its own per epoch: epoch e's order depends on (seed, e) only.
+  tensor::Generator gen(seed_ ^ (0x9e3779b97f4a7c15ULL * static_cast<uint64_t>(epoch + 1)));
+  const std::vector<int64_t> perm = tensor::permutation(static_cast<int64_t>(indices_.size()), gen);
+  for (size_t k = 0; k < perm.size(); ++k) order_[k] = indices_[static_cast<size_t>(perm[k])];
+}
+
+int64_t DataLoader::num_batches() const {
+  const auto n = static_cast<int64_t>(indices_.size());
+  return drop_last_ ? n / batch_size_ : (n + batch_size_ - 1) / batch_size_;
+}
+
+int64_t DataLoader::num_examples() const {
+  return drop_last_ ? num_batches() * batch_size_ : static_cast<int64_t>(indices_.size());
+}
+
+Batch DataLoader::batch(int64_t i) const {
+  if (i < 0 || i >= num_batches()) {
+    throw tensor::IndexError("DataLoader::batch: batch " + std::to_string(i) + " of " + std::to_string(num_batches()));
+  }
+  const int64_t begin = i * batch_size_;
+  const int64_t end = std::min<int64_t>(begin + batch_size_, static_cast<int64_t>(order_.size()));
+  return make_batch(*data_, std::vector<int64_t>(order_.begin() + begin, order_.begin() + end), norm_);
+}
+
+}  // namespace nn

@@ -1,0 +1,89 @@
+#include "nn/layers.h"
+
+#include "autograd/conv.h"
+#include "autograd/ops.h"
+#include "tensor/errors.h"
+#include "tensor/ops.h"
+
+#include <cmath>
+#include <string>
+
+namespace nn {
+
+namespace {
+
+void require_positive(int64_t value, const char* what, const char* op) {
+  if (value < 1) {
+    throw tensor::ValueError(std::string(op) + ": " + what + " must be positive, got " + std::to_string(value));
+  }
+}
+
+// Kaiming (He) normal: N(0, 2 / fan_in).
+Tensor kaiming_normal(const Shape& shape, int64_t fan_in, tensor::Generator& gen) {
+  return tensor::normal(shape, 0.0f, std::sqrt(2.0f / static_cast<float>(fan_in)), gen);
+}
+
+}  // namespace
+
+Linear::Linear(int64_t in, int64_t out, tensor::Generator& gen) {
+  require_positive(in, "in", "Linear");
+  require_positive(out, "out", "Linear");
+  weight = register_parameter("weight", kaiming_normal({out, in}, in, gen));
+  bias = register_parameter("bias", Tensor::zeros({out}));
+}
+
+// y = x W^T + b
+Var Linear::forward(const Var& x) { return autograd::matmul(x, autograd::transpose(weight, 0, 1)) + bias; }
+
+std::string Linear::describe() const {
+  return "Linear(" + std::to_string(weight.shape()[1]) + " -> " + std::to_string(weight.shape()[0]) + ")";
+}
+
+Var ReLU::forward(const Var& x) { return autograd::relu(x); }
+std::string ReLU::describe() const { return "ReLU"; }
+
+Dropout::Dropout(float p, tensor::Generator& gen) : p_(p), gen_(gen.next_u64()) {
+  if (!(p >= 0.0f && p < 1.0f)) throw tensor::ValueError("Dropout: p must be in [0, 1), got " + tensor::to_string(p));
+}
+
+Var Dropout::forward(const Var& x) { return is_training() ? autograd::dropout(x, p_, gen_) : x; }
+std::string Dropout::describe() const { return "Dropout(p=" + tensor::to_string(p_) + ")"; }
+
+Var Flatten::forward(const Var& x) {
+  if (x.value().dim() < 1) throw tensor::ShapeError("Flatten: needs a batch axis, got shape " + tensor::to_string(x.shape()));
+  return autograd::reshape(x, {x.shape()[0], -1});
+}
+std::string Flatten::describe() const { return "Flatten"; }
+
+Conv2d::Conv2d(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t padding, tensor::Generator& gen)
+    : stride_(stride), padding_(padding) {
+  require_positive(in, "in", "Conv2d");
+  require_positive(out, "out", "Conv2d");
+  require_positive(kernel, "kernel", "Conv2d");
+  require_positive(stride, "stride", "Conv2d");
+  if (padding < 0) throw tensor::ValueError("Conv2d: padding must be >= 0, got " + std::to_string(padding));
+  weight = register_parameter("weight", kaiming_normal({out, in, kernel, kernel}, in * kernel * kernel, gen));
+  bias = register_parameter("bias", Tensor::zeros({out}));
+}
+
+Var Conv2d::forward(const Var& x) { return autograd::conv2d(x, weight, bias, stride_, padding_); }
+
+std::string Conv2d::describe() const {
+  const auto k = std::to_string(weight.shape()[2]);
+  return "Conv2d(" + std::to_string(weight.shape()[1]) + " -> " + std::to_string(weight.shape()[0]) + ", " + k + "x" +
+         k + ", stride " + std::to_string(stride_) + ", padding " + std::to_string(padding_) + ")";
+}
+
+MaxPool2d::MaxPool2d(int64_t kernel, int64_t stride) : kernel_(kernel), stride_(stride == 0 ? kernel : stride) {
+  require_positive(kernel, "kernel", "MaxPool2d");
+  require_positive(stride_, "stride", "MaxPool2d");
+}
+
+Var MaxPool2d::forward(const Var& x) { return autograd::max_pool2d(x, kernel_, stride_); }
+
+std::string MaxPool2d::describe() const {
+  const auto k = std::to_string(kernel_);
+  return "MaxPool2d(" + k + "x" + k + ", stride " + std::to_string(stride_) + ")";
+}
+
+}  // namespace nn

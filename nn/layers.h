@@ -1,0 +1,101 @@
+/// \file
+/// \brief The layers: Linear, ReLU, Dropout, Flatten, Conv2d, MaxPool2d.
+#pragma once
+
+#include "nn/module.h"
+#include "tensor/random.h"
+
+#include <cstdint>
+
+namespace nn {
+
+/// \ingroup nn
+/// \brief A fully connected layer: \f$ y = x W^\top + b \f$.
+///
+/// **Initialisation** (Kaiming He et al., 2015, "Delving deep into rectifiers"): weights
+/// drawn from \f$ \mathcal{N}(0,\ 2 / \text{in}) \f$, biases 0. With ReLU after each layer
+/// this keeps the variance of the activations roughly constant from layer to layer, so
+/// deep stacks neither explode nor vanish at the start of training.
+class Linear : public Module {
+ public:
+  /// \brief A layer from `in` features to `out`, initialised from `gen`.
+  /// \throws tensor::ValueError when a size is not positive.
+  Linear(int64_t in, int64_t out, tensor::Generator& gen);
+  /// \brief \f$ y = x W^\top + b \f$. \param x [N, in] \returns [N, out]
+  /// \throws tensor::ShapeError `matmul: inner dimensions differ: [32, 784] @ [100, 10]`-style on a wrong width.
+  Var forward(const Var& x) override;
+  std::string describe() const override;  ///< `Linear(784 -> 100)`
+
+  Var weight;  ///< [out, in]
+  Var bias;    ///< [out]
+};
+
+/// \ingroup nn
+/// \brief \f$ y = \max(x, 0) \f$ elementwise.
+class ReLU : public Module {
+ public:
+  /// \brief \param x [...] \returns [...]
+  Var forward(const Var& x) override;
+  std::string describe() const override;  ///< `ReLU`
+};
+
+/// \ingroup nn
+/// \brief Inverted dropout in training mode (see `autograd::dropout`), the identity in evaluation mode.
+class Dropout : public Module {
+ public:
+  /// \brief Drops with probability p; its masks come from a generator seeded from `gen`.
+  /// \throws tensor::ValueError when p is outside [0, 1).
+  Dropout(float p, tensor::Generator& gen);
+  /// \brief \param x [...] \returns [...]
+  Var forward(const Var& x) override;
+  std::string describe() const override;  ///< `Dropout(p=0.5)`
+
+ private:
+  float p_;
+  tensor::Generator gen_;
+};
+
+/// \ingroup nn
+/// \brief Flattens everything but the batch axis: [N, d1, d2, ...] to [N, d1 * d2 * ...].
+class Flatten : public Module {
+ public:
+  /// \brief \param x [N, ...] \returns [N, D] \throws tensor::ShapeError on a scalar.
+  Var forward(const Var& x) override;
+  std::string describe() const override;  ///< `Flatten`
+};
+
+/// \ingroup nn
+/// \brief A 2-D convolution layer over NCHW images (see `autograd::conv2d`), Kaiming-initialised
+/// like `Linear` with fan-in \f$ C k_h k_w \f$.
+class Conv2d : public Module {
+ public:
+  /// \brief `in` to `out` channels with a square `kernel`, `stride` and zero `padding`.
+  /// \throws tensor::ValueError when a size is not positive or padding is negative.
+  Conv2d(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t padding, tensor::Generator& gen);
+  /// \brief \param x [N, in, H, W] \returns [N, out, Ho, Wo]
+  Var forward(const Var& x) override;
+  std::string describe() const override;  ///< `Conv2d(1 -> 32, 3x3, stride 1, padding 1)`
+
+  Var weight;  ///< [out, in, kernel, kernel]
+  Var bias;    ///< [out]
+
+ private:
+  int64_t stride_, padding_;
+};
+
+/// \ingroup nn
+/// \brief 2-D max pooling (see `autograd::max_pool2d`).
+class MaxPool2d : public Module {
+ public:
+  /// \brief Windows of `kernel` x `kernel`, moved by `stride` (by default, the kernel).
+  /// \throws tensor::ValueError when kernel or stride is not positive.
+  explicit MaxPool2d(int64_t kernel, int64_t stride = 0);
+  /// \brief \param x [N, C, H, W] \returns [N, C, Ho, Wo]
+  Var forward(const Var& x) override;
+  std::string describe() const override;  ///< `MaxPool2d(2x2, stride 2)`
+
+ private:
+  int64_t kernel_, stride_;
+};
+
+}  // namespace nn

@@ -1,0 +1,128 @@
+#include "nn/metrics.h"
+
+#include "tensor/errors.h"
+#include "tensor/ops.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+namespace nn {
+
+namespace T = tensor;
+
+namespace {
+
+void require_logits(const Tensor& logits, size_t labels, const char* op) {
+  if (logits.dim() != 2 || logits.shape()[0] != static_cast<int64_t>(labels)) {
+    throw T::ShapeError(std::string(op) + ": logits " + T::to_string(logits.shape()) + " for " +
+                        std::to_string(labels) + " labels");
+  }
+}
+
+void require_same(const Tensor& a, const Tensor& b, const char* op) {
+  if (a.dim() != 2 || a.shape() != b.shape()) {
+    throw T::ShapeError(std::string(op) + ": logits " + T::to_string(a.shape()) + " and " + T::to_string(b.shape()) +
+                        (a.dim() != 2 ? " are not [N, C]" : " differ"));
+  }
+}
+
+}  // namespace
+
+Labels predictions(const Tensor& logits) {
+  if (logits.dim() != 2) throw T::ShapeError("predictions: logits " + T::to_string(logits.shape()) + " are not [N, C]");
+  const std::vector<float> best = T::argmax(logits, 1).to_vector();
+  return Labels(best.begin(), best.end());
+}
+
+int64_t error_count(const Tensor& logits, const Labels& labels) {
+  require_logits(logits, labels.size(), "error_count");
+  const Labels predicted = predictions(logits);
+  int64_t errors = 0;
+  for (size_t n = 0; n < labels.size(); ++n) errors += predicted[n] != labels[n];
+  return errors;
+}
+
+double accuracy(const Tensor& logits, const Labels& labels) {
+  require_logits(logits, labels.size(), "accuracy");
+  if (labels.empty()) throw T::ShapeError("accuracy: no examples");
+  return 1.0 - static_cast<double>(error_count(logits, labels)) / static_cast<double>(labels.size());
+}
+
+std::vector<std::vector<int64_t>> confusion_matrix(const Tensor& logits, const Labels& labels) {
+  require_logits(logits, labels.size(), "confusion_matrix");
+  const auto classes = static_cast<size_t>(logits.shape()[1]);
+  std::vector<std::vector<int64_t>> counts(classes, std::vector<int64_t>(classes, 0));
+  const Labels predicted = predictions(logits);
+  for (size_t n = 0; n < labels.size(); ++n) {
+    if (labels[n] < 0 || static_cast<size_t>(labels[n]) >= classes) {
+      throw T::ValueError("confusion_matrix: label " + std::to_string(labels[n]) + " outside 0.." +
+                          std::to_string(classes - 1));
+    }
+    ++counts[static_cast<size_t>(labels[n])][static_cast<size_t>(predicted[n])];
+  }
+  return counts;
+}
+
+double mean_nll(const Tensor& logits, const Labels& labels) {
+  require_logits(logits, labels.size(), "mean_nll");
+  const Tensor log_p = T::log_softmax(logits, 1);
+  const int64_t classes = logits.shape()[1];
+  double total = 0.0;
+  for (size_t n = 0; n < labels.size(); ++n) total -= log_p.data()[static_cast<int64_t>(n) * classes + labels[n]];
+  return total / static_cast<double>(labels.size());
+}
+
+double expected_calibration_error(const Tensor& logits, const Labels& labels, int64_t bins) {
+  require_logits(logits, labels.size(), "expected_calibration_error");
+  if (bins < 1) throw T::ValueError("expected_calibration_error: bins must be >= 1, got " + std::to_string(bins));
+  // The top probability is exp of the top log-probability.
+  const Tensor confidence = T::exp(T::max(T::log_softmax(logits, 1), 1));
+  const Labels predicted = predictions(logits);
+  std::vector<double> hits(static_cast<size_t>(bins), 0.0), conf(static_cast<size_t>(bins), 0.0),
+      count(static_cast<size_t>(bins), 0.0);
+  for (size_t n = 0; n < labels.size(); ++n) {
+    const double c = confidence.data()[n];
+    // Bin b holds ((b-1)/M, b/M]: ceil(c M) - 1, clamped (c = 0 joins the first bin).
+    const auto b = std::clamp<int64_t>(static_cast<int64_t>(std::ceil(c * static_cast<double>(bins))) - 1, 0, bins - 1);
+    hits[static_cast<size_t>(b)] += predicted[n] == labels[n];
+    conf[static_cast<size_t>(b)] += c;
+    count[static_cast<size_t>(b)] += 1;
+  }
+  double ece = 0.0;
+  for (size_t b = 0; b < static_cast<size_t>(bins); ++b) {
+    if (count[b] > 0) ece += std::fabs(hits[b] - conf[b]) / static_cast<double>(labels.size());
+  }
+  return ece;
+}
+
+double agreement(const Tensor& logits_a, const Tensor& logits_b) {
+  require_same(logits_a, logits_b, "agreement");
+  const Labels a = predictions(logits_a);
+  const Labels b = predictions(logits_b);
+  int64_t same = 0;
+  for (size_t n = 0; n < a.size(); ++n) same += a[n] == b[n];
+  return a.empty() ? 0.0 : static_cast<double>(same) / static_cast<double>(a.size());
+}
+
+double mean_kl(const Tensor& logits_p, const Tensor& logits_q) {
+  require_same(logits_p, logits_q, "mean_kl");
+  const std::vector<float> log_p = T::log_softmax(logits_p, 1).to_vector();
+  const std::vector<float> log_q = T::log_softmax(logits_q, 1).to_vector();
+  double total = 0.0;
+  for (size_t i = 0; i < log_p.size(); ++i) {
+    const double p = std::exp(static_cast<double>(log_p[i]));
+    if (p > 0.0) total += p * (static_cast<double>(log_p[i]) - log_q[i]);
+  }
+  return total / static_cast<double>(logits_p.shape()[0]);
+}
+
+double gap_closed(double soft, double hard, double teacher) {
+  if (!(teacher > hard)) {
+    throw T::ValueError("gap_closed: the teacher (" + T::to_string(teacher) + ") is not better than the hard student (" +
+                        T::to_string(hard) + "): there is no gap to close");
+  }
+  return (soft - hard) / (teacher - hard);
+}
+
+}  // namespace nn

@@ -1,0 +1,73 @@
+/// \file
+/// \brief Metrics: accuracy, errors, confusion matrix, NLL, calibration, agreement, KL, gap closed.
+///
+/// Every function takes logits [N, C] (not probabilities) unless it says otherwise, and
+/// labels as N class indices.
+#pragma once
+
+#include "nn/losses.h"
+#include "tensor/tensor.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace nn {
+
+/// \ingroup nn
+/// \brief The predicted class of each row: \f$ \hat y_n = \arg\max_c z_{nc} \f$ (first on ties).
+/// \param logits [N, C] \returns N class indices \throws tensor::ShapeError when not [N, C].
+Labels predictions(const Tensor& logits);
+
+/// \ingroup nn
+/// \brief Fraction of rows whose prediction equals the label: \f$ \frac1N \sum_n [\hat y_n = y_n] \f$.
+/// \param logits [N, C] \param labels N \throws tensor::ShapeError when N differs or N = 0.
+double accuracy(const Tensor& logits, const Labels& labels);
+
+/// \ingroup nn
+/// \brief Number of rows whose prediction differs from the label.
+/// \param logits [N, C] \param labels N \throws tensor::ShapeError when N differs.
+int64_t error_count(const Tensor& logits, const Labels& labels);
+
+/// \ingroup nn
+/// \brief counts[true][predicted]: how often class i was predicted as class j.
+/// \param logits [N, C] \param labels N \returns C x C counts \throws tensor::ShapeError when N differs.
+std::vector<std::vector<int64_t>> confusion_matrix(const Tensor& logits, const Labels& labels);
+
+/// \ingroup nn
+/// \brief Mean negative log-likelihood of the labels: \f$ -\frac1N \sum_n \log \operatorname{softmax}(z_n)_{y_n} \f$ (nats).
+/// \param logits [N, C] \param labels N \throws tensor::ShapeError when N differs.
+double mean_nll(const Tensor& logits, const Labels& labels);
+
+/// \ingroup nn
+/// \brief Expected calibration error over equal-width confidence bins (15 by default).
+///
+/// \f[ \text{ECE} = \sum_b \frac{|B_b|}{N} \left| \operatorname{acc}(B_b) - \operatorname{conf}(B_b) \right| \f]
+/// where \f$ B_b \f$ holds the rows whose top softmax probability lies in
+/// \f$ ((b-1)/M, b/M] \f$: 0 for a perfectly calibrated model.
+/// \param logits [N, C] \param labels N \param bins M > 0
+/// \throws tensor::ShapeError when N differs; tensor::ValueError when bins < 1.
+double expected_calibration_error(const Tensor& logits, const Labels& labels, int64_t bins = 15);
+
+/// \ingroup nn
+/// \brief Fraction of rows on which two models predict the same class (top-1 agreement).
+/// \param logits_a [N, C] \param logits_b [N, C] \throws tensor::ShapeError when the shapes differ.
+double agreement(const Tensor& logits_a, const Tensor& logits_b);
+
+/// \ingroup nn
+/// \brief Mean KL divergence of model q's predictions from model p's, at temperature 1:
+/// \f$ \frac1N \sum_n \operatorname{KL}(\operatorname{softmax}(p_n) \| \operatorname{softmax}(q_n)) \f$ (nats).
+/// \param logits_p [N, C] the reference (e.g. the teacher) \param logits_q [N, C] (e.g. a student)
+/// \throws tensor::ShapeError when the shapes differ.
+double mean_kl(const Tensor& logits_p, const Tensor& logits_q);
+
+/// \ingroup nn
+/// \brief The fraction of the teacher-student gap that distillation closes:
+/// \f$ (a_\text{soft} - a_\text{hard}) / (a_\text{teacher} - a_\text{hard}) \f$.
+///
+/// 0: no better than hard labels; 1: as good as the teacher; negative: worse than hard labels.
+/// \param soft accuracy of the soft-target student \param hard accuracy of the hard-label student
+/// \param teacher accuracy of the teacher
+/// \throws tensor::ValueError when the teacher is not better than the hard student (no gap to close).
+double gap_closed(double soft, double hard, double teacher);
+
+}  // namespace nn

@@ -1,0 +1,132 @@
+#include "nn/optim.h"
+
+#include "tensor/errors.h"
+#include "tensor/parallel.h"
+
+#include <cmath>
+#include <numbers>
+#include <string>
+
+namespace nn {
+
+namespace T = tensor;
+
+namespace {
+
+void require(bool ok, const std::string& message) {
+  if (!ok) throw T::ValueError(message);
+}
+
+}  // namespace
+
+Optimizer::Optimizer(std::vector<Var> params, float lr) : params_(std::move(params)), lr_(lr) {
+  require(lr >= 0.0f, "optimizer: learning rate must be >= 0, got " + T::to_string(lr));
+  for (size_t i = 0; i < params_.size(); ++i) {
+    require(params_[i].requires_grad(),
+            "optimizer: parameter " + std::to_string(i) + " " + T::to_string(params_[i].shape()) +
+                " does not require grad");
+  }
+}
+
+void Optimizer::zero_grad() {
+  for (Var& p : params_) p.zero_grad();
+}
+
+void Optimizer::set_lr(float lr) {
+  require(lr >= 0.0f, "set_lr: learning rate must be >= 0, got " + T::to_string(lr));
+  lr_ = lr;
+}
+
+SGD::SGD(std::vector<Var> params, float lr, float momentum, bool nesterov, float weight_decay)
+    : Optimizer(std::move(params), lr), momentum_(momentum), weight_decay_(weight_decay), nesterov_(nesterov) {
+  require(momentum >= 0.0f && momentum < 1.0f, "SGD: momentum must be in [0, 1), got " + T::to_string(momentum));
+  require(weight_decay >= 0.0f, "SGD: weight_decay must be >= 0, got " + T::to_string(weight_decay));
+  require(!nesterov || momentum > 0.0f, "SGD: Nesterov needs momentum > 0");
+  for (const Var& p : params_) velocity_.push_back(Tensor::zeros(p.shape()));
+}
+
+// v = mu v + g (g = grad + lambda theta);  theta -= lr * (Nesterov ? g + mu v : v)
+void SGD::step() {
+  for (size_t i = 0; i < params_.size(); ++i) {
+    if (!params_[i].grad().defined()) continue;
+    const Tensor grad = params_[i].grad().contiguous();
+    float* theta = params_[i].value().data();
+    float* v = velocity_[i].data();
+    const float* g = grad.data();
+    const int64_t n = grad.numel();
+    const float mu = momentum_, lambda = weight_decay_, lr = lr_;
+    const bool nesterov = nesterov_;
+#pragma omp parallel for schedule(static) if (n >= T::kParallelMinElements)
+    for (int64_t j = 0; j < n; ++j) {
+      const float gj = g[j] + lambda * theta[j];
+      v[j] = mu * v[j] + gj;
+      theta[j] -= lr * (nesterov ? gj + mu * v[j] : v[j]);
+    }
+  }
+}
+
+Adam::Adam(std::vector<Var> params, float lr, float beta1, float beta2, float eps, float weight_decay, bool decoupled)
+    : Optimizer(std::move(params), lr),
+      beta1_(beta1),
+      beta2_(beta2),
+      eps_(eps),
+      weight_decay_(weight_decay),
+      decoupled_(decoupled) {
+  require(beta1 >= 0.0f && beta1 < 1.0f, "Adam: beta1 must be in [0, 1), got " + T::to_string(beta1));
+  require(beta2 >= 0.0f && beta2 < 1.0f, "Adam: beta2 must be in [0, 1), got " + T::to_string(beta2));
+  require(eps > 0.0f, "Adam: eps must be > 0, got " + T::to_string(eps));
+  require(weight_decay >= 0.0f, "Adam: weight_decay must be >= 0, got " + T::to_string(weight_decay));
+  for (const Var& p : params_) {
+    m_.push_back(Tensor::zeros(p.shape()));
+    v_.push_back(Tensor::zeros(p.shape()));
+  }
+}
+
+// m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;  theta -= lr * m_hat / (sqrt(v_hat) + eps)
+void Adam::step() {
+  ++t_;
+  const float correction1 = 1.0f - static_cast<float>(std::pow(beta1_, t_));
+  const float correction2 = 1.0f - static_cast<float>(std::pow(beta2_, t_));
+  for (size_t i = 0; i < params_.size(); ++i) {
+    if (!params_[i].grad().defined()) continue;
+    const Tensor grad = params_[i].grad().contiguous();
+    float* theta = params_[i].value().data();
+    float* m = m_[i].data();
+    float* v = v_[i].data();
+    const float* g = grad.data();
+    const int64_t n = grad.numel();
+    const float b1 = beta1_, b2 = beta2_, eps = eps_, lr = lr_, lambda = weight_decay_;
+    const bool decoupled = decoupled_;
+#pragma omp parallel for schedule(static) if (n >= T::kParallelMinElements)
+    for (int64_t j = 0; j < n; ++j) {
+      float gj = g[j];
+      if (decoupled) {
+        theta[j] *= 1.0f - lr * lambda;
+      } else {
+        gj += lambda * theta[j];
+      }
+      m[j] = b1 * m[j] + (1.0f - b1) * gj;
+      v[j] = b2 * v[j] + (1.0f - b2) * gj * gj;
+      theta[j] -= lr * (m[j] / correction1) / (std::sqrt(v[j] / correction2) + eps);
+    }
+  }
+}
+
+float step_lr(float base, int64_t step, int64_t step_size, float gamma) {
+  require(step_size > 0, "step_lr: step_size must be > 0, got " + std::to_string(step_size));
+  return base * static_cast<float>(std::pow(gamma, step / step_size));
+}
+
+float cosine_lr(float base, int64_t step, int64_t total, float min_lr) {
+  require(total > 0, "cosine_lr: total must be > 0, got " + std::to_string(total));
+  if (step >= total) return min_lr;
+  const double progress = static_cast<double>(step) / static_cast<double>(total);
+  return min_lr + 0.5f * (base - min_lr) * static_cast<float>(1.0 + std::cos(std::numbers::pi * progress));
+}
+
+float linear_warmup(float lr, int64_t step, int64_t warmup_steps) {
+  if (warmup_steps <= 0 || step >= warmup_steps) return lr;
+  return lr * static_cast<float>(step + 1) / static_cast<float>(warmup_steps);
+}
+
+}  // namespace nn

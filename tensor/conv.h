@@ -1,0 +1,67 @@
+/// \file
+/// \brief Image kernels for convolution and pooling: im2col / col2im and 2-D max pooling.
+///
+/// A convolution becomes one matrix product: `im2col` lays every receptive field out as a
+/// row, so \f$ Y = \operatorname{im2col}(X)\, W^\top \f$ (see `autograd::conv2d`).
+/// Images are NCHW: [N batch, C channels, H height, W width].
+#pragma once
+
+#include "tensor/tensor.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace tensor {
+
+/// \ingroup tensor
+/// \brief Output size of a sliding window along one axis: \f$ \lfloor (n + 2p - k) / s \rfloor + 1 \f$.
+/// \param size input size n \param kernel window k \param stride step s \param padding zeros p on each side
+/// \throws ValueError when the window does not fit or an argument is not positive.
+int64_t conv_output_size(int64_t size, int64_t kernel, int64_t stride, int64_t padding);
+
+/// \ingroup tensor
+/// \brief Lays each kh x kw receptive field of a zero-padded image out as one row.
+///
+/// \f[ \text{cols}[(n, o_h, o_w),\ (c, i, j)] = x[n, c,\ o_h s - p + i,\ o_w s - p + j] \f]
+/// (0 where the index falls in the padding).
+/// \param x [N, C, H, W] \param kernel_h kh \param kernel_w kw \param stride s \param padding p
+/// \returns [N * Ho * Wo, C * kh * kw], rows in (n, o_h, o_w) order
+/// \throws ShapeError when x is not rank 4; ValueError as `conv_output_size`.
+Tensor im2col(const Tensor& x, int64_t kernel_h, int64_t kernel_w, int64_t stride, int64_t padding);
+
+/// \ingroup tensor
+/// \brief The adjoint of `im2col`: adds every row back onto the pixels it was read from.
+///
+/// Overlapping windows accumulate, so this is the gradient of `im2col` with respect to x.
+/// \param cols [N * Ho * Wo, C * kh * kw] \param image_shape [N, C, H, W] of the image
+/// \param kernel_h kh \param kernel_w kw \param stride s \param padding p
+/// \returns [N, C, H, W]
+/// \throws ShapeError when cols does not match the geometry.
+Tensor col2im(const Tensor& cols, const Shape& image_shape, int64_t kernel_h, int64_t kernel_w, int64_t stride,
+              int64_t padding);
+
+/// \ingroup tensor
+/// \brief The result of `max_pool2d`: the maxima and where each came from.
+struct MaxPool2dResult {
+  Tensor values;                 ///< [N, C, Ho, Wo]
+  std::vector<int64_t> argmax;   ///< per output element, the flat index of its maximum in x (contiguous NCHW)
+};
+
+/// \ingroup tensor
+/// \brief 2-D max pooling over k x k windows with stride s (no padding).
+///
+/// \f[ y[n, c, o_h, o_w] = \max_{0 \le i, j < k} x[n, c, o_h s + i, o_w s + j] \f]
+/// On ties the first maximum in row-major window order wins.
+/// \param x [N, C, H, W] \param kernel k \param stride s
+/// \returns the maxima [N, C, Ho, Wo] and their positions
+/// \throws ShapeError when x is not rank 4; ValueError as `conv_output_size`.
+MaxPool2dResult max_pool2d(const Tensor& x, int64_t kernel, int64_t stride);
+
+/// \ingroup tensor
+/// \brief The gradient of `max_pool2d`: each output gradient goes to the position of its maximum.
+/// \param dy [N, C, Ho, Wo] \param argmax from `max_pool2d` \param image_shape [N, C, H, W]
+/// \returns [N, C, H, W]
+/// \throws ShapeError when dy and argmax differ in size.
+Tensor max_pool2d_backward(const Tensor& dy, const std::vector<int64_t>& argmax, const Shape& image_shape);
+
+}  // namespace tensor

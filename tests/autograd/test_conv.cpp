@@ -1,0 +1,120 @@
+// Convolution and pooling: values against a direct loop, gradients against finite differences.
+#include "autograd/conv.h"
+
+#include "autograd/gradcheck.h"
+#include "tensor/conv.h"
+#include "tensor/errors.h"
+#include "tensor/ops.h"
+#include "tensor/random.h"
+
+#include <doctest/doctest.h>
+
+using autograd::Var;
+using tensor::Shape;
+using tensor::Tensor;
+
+namespace {
+
+Tensor values(const Shape& shape, uint64_t seed) {
+  tensor::Generator gen(seed);
+  return tensor::uniform(shape, -1.0f, 1.0f, gen);
+}
+
+// The definition, written as directly as possible: a reference independent of im2col.
+Tensor direct_conv2d(const Tensor& x, const Tensor& w, const Tensor& b, int64_t stride, int64_t padding) {
+  const int64_t n = x.size(0), c = x.size(1), h = x.size(2), wd = x.size(3);
+  const int64_t o = w.size(0), kh = w.size(2), kw = w.size(3);
+  const int64_t oh = (h + 2 * padding - kh) / stride + 1, ow = (wd + 2 * padding - kw) / stride + 1;
+  Tensor y = Tensor::zeros({n, o, oh, ow});
+  for (int64_t in = 0; in < n; ++in)
+    for (int64_t io = 0; io < o; ++io)
+      for (int64_t r = 0; r < oh; ++r)
+        for (int64_t s = 0; s < ow; ++s) {
+          double acc = b.at({io});
+          for (int64_t ic = 0; ic < c; ++ic)
+            for (int64_t i = 0; i < kh; ++i)
+              for (int64_t j = 0; j < kw; ++j) {
+                const int64_t yy = r * stride - padding + i, xx = s * stride - padding + j;
+                if (yy >= 0 && yy < h && xx >= 0 && xx < wd) acc += double(w.at({io, ic, i, j})) * x.at({in, ic, yy, xx});
+              }
+          y.set({in, io, r, s}, static_cast<float>(acc));
+        }
+  return y;
+}
+
+struct Geometry {
+  int64_t stride, padding, kernel;
+};
+
+}  // namespace
+
+TEST_SUITE("autograd/conv") {
+TEST_CASE("conv2d equals the direct definition for several strides, paddings and kernels") {
+  for (const Geometry& g : {Geometry{1, 0, 3}, Geometry{1, 1, 3}, Geometry{2, 1, 3}, Geometry{2, 0, 2}, Geometry{1, 2, 5}}) {
+    CAPTURE(g.stride);
+    CAPTURE(g.padding);
+    CAPTURE(g.kernel);
+    const Tensor x = values({2, 3, 7, 6}, 1), w = values({4, 3, g.kernel, g.kernel}, 2), b = values({4}, 3);
+    const Tensor y = autograd::conv2d(Var(x), Var(w), Var(b), g.stride, g.padding).value();
+    CHECK(tensor::allclose(y, direct_conv2d(x, w, b, g.stride, g.padding), 1e-4f, 1e-5f));
+  }
+}
+
+TEST_CASE("conv2d passes gradcheck on input, weight and bias") {
+  for (const Geometry& g : {Geometry{1, 1, 3}, Geometry{2, 0, 2}}) {
+    CAPTURE(g.stride);
+    const auto f = [g](const std::vector<Var>& in) { return autograd::conv2d(in[0], in[1], in[2], g.stride, g.padding); };
+    const auto result = autograd::gradcheck(f, {values({2, 2, 5, 5}, 4), values({3, 2, g.kernel, g.kernel}, 5), values({3}, 6)});
+    CHECK_MESSAGE(result.passed, result.report);
+  }
+}
+
+TEST_CASE("conv2d without a bias passes gradcheck") {
+  const auto f = [](const std::vector<Var>& in) { return autograd::conv2d(in[0], in[1], Var(), 1, 0); };
+  const auto result = autograd::gradcheck(f, {values({1, 1, 4, 4}, 7), values({2, 1, 3, 3}, 8)});
+  CHECK_MESSAGE(result.passed, result.report);
+}
+
+TEST_CASE("im2col passes gradcheck, overlapping windows included") {
+  const auto f = [](const std::vector<Var>& in) { return autograd::im2col(in[0], 3, 2, 1, 1); };
+  const auto result = autograd::gradcheck(f, {values({2, 2, 4, 3}, 9)});
+  CHECK_MESSAGE(result.passed, result.report);
+}
+
+TEST_CASE("max_pool2d takes each window's maximum and passes gradcheck") {
+  // A 4x4 plane of distinct values: 2x2 windows with stride 2 pick 6, 8, 14, 16 (1-based by hand).
+  const Tensor x = tensor::add(Tensor::arange(16).reshape({1, 1, 4, 4}), 1.0f);
+  CHECK(autograd::max_pool2d(Var(x), 2, 2).value().to_vector() == std::vector<float>{6, 8, 14, 16});
+  // Distinct values in [-1.5, 1.5], 0.02 apart: more than the finite-difference step
+  // (at most 0.015 here), so no perturbation changes which element is a window's maximum.
+  const Tensor spread = tensor::sub(tensor::mul(tensor::index_select(Tensor::arange(2 * 3 * 5 * 5).reshape({-1}), 0, [] {
+    tensor::Generator gen(3);
+    return tensor::permutation(150, gen);
+  }()).reshape({2, 3, 5, 5}), 0.02f), 1.5f);
+  for (const auto& [kernel, stride] : {std::pair{2, 2}, std::pair{3, 1}, std::pair{2, 1}}) {
+    CAPTURE(kernel);
+    const auto f = [kernel, stride](const std::vector<Var>& in) { return autograd::max_pool2d(in[0], kernel, stride); };
+    const auto result = autograd::gradcheck(f, {spread});
+    CHECK_MESSAGE(result.passed, result.report);
+  }
+}
+
+TEST_CASE("conv2d and pooling report bad shapes and geometries") {
+  const Var x(Tensor::zeros({8, 3, 28, 28}));
+  CHECK_THROWS_WITH_AS(autograd::conv2d(x, Var(Tensor::zeros({32, 1, 3, 3})), Var(), 1, 0),
+                       "conv2d: input [8, 3, 28, 28] has 3 channels but weight [32, 1, 3, 3] expects 1",
+                       tensor::ShapeError);
+  CHECK_THROWS_WITH_AS(autograd::conv2d(Var(Tensor::zeros({8, 784})), Var(Tensor::zeros({32, 1, 3, 3})), Var(), 1, 0),
+                       "conv2d: expects input [N, C, H, W] and weight [O, C, kh, kw], got [8, 784] and [32, 1, 3, 3]",
+                       tensor::ShapeError);
+  CHECK_THROWS_WITH_AS(autograd::conv2d(x, Var(Tensor::zeros({4, 3, 3, 3})), Var(Tensor::zeros({5})), 1, 0),
+                       "conv2d: bias [5] does not match 4 output channels", tensor::ShapeError);
+  CHECK_THROWS_WITH_AS(autograd::max_pool2d(Var(Tensor::zeros({1, 1, 1, 1})), 2, 2),
+                       "conv_output_size: a window of 2 does not fit in size 1 with padding 0", tensor::ValueError);
+  CHECK_THROWS_WITH_AS(autograd::max_pool2d(Var(Tensor::zeros({4, 4})), 2, 2),
+                       "max_pool2d: expects an NCHW image batch, got shape [4, 4]", tensor::ShapeError);
+  CHECK_THROWS_WITH_AS(tensor::conv_output_size(28, 3, 0, 1),
+                       "conv_output_size: need kernel >= 1, stride >= 1, padding >= 0, got kernel 3, stride 0, padding 1",
+                       tensor::ValueError);
+}
+}
