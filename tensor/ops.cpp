@@ -287,7 +287,9 @@ Tensor log_softmax(const Tensor& x, int64_t axis) {
     for (int64_t k = k0; k < k1; ++k) {
       float m = -std::numeric_limits<float>::infinity();
       for (int64_t j = 0; j < v.n; ++j) m = std::max(m, first[j * v.inner + k]);
-      if (std::isinf(m)) m = 0.0f;  // all -inf (or a +inf): no shift is better than a NaN
+      // An infinite max cannot be subtracted (inf - inf); leave such rows unshifted. Their
+      // result is NaN, as in PyTorch: a softmax of all -inf, or with a +inf, is undefined.
+      if (std::isinf(m)) m = 0.0f;
       float s = 0.0f;
       for (int64_t j = 0; j < v.n; ++j) s += std::exp(first[j * v.inner + k] - m);
       const float log_s = std::log(s);

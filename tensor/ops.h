@@ -2,7 +2,8 @@
 /// \brief Elementwise kernels with NumPy broadcasting, reductions, indexing, printing.
 ///
 /// Every function returns a new contiguous tensor and leaves its inputs untouched,
-/// except the in-place ones, whose names end in `_` (PyTorch's convention).
+/// except the in-place ones, whose names end in `_` (PyTorch's convention), and
+/// `sum_to` when there is nothing to sum (it then returns its input itself).
 /// Loops over at least `kParallelMinElements` elements use every thread (OpenMP).
 #pragma once
 
@@ -170,7 +171,8 @@ Tensor log_softmax(const Tensor& x, int64_t axis);
 ///
 /// Leading dimensions that `shape` lacks are summed away; dimensions where `shape` has 1
 /// are summed with keepdim.
-/// \param x [...] \param shape a shape that broadcasts to x's \returns [shape]
+/// \param x [...] \param shape a shape that broadcasts to x's
+/// \returns [shape]; `x` itself (sharing its storage) when its shape already is `shape`
 /// \throws ShapeError `sum_to: cannot sum [2, 3] down to [4]`.
 Tensor sum_to(const Tensor& x, const Shape& shape);
 ///@}

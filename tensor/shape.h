@@ -29,7 +29,7 @@ Strides contiguous_strides(const Shape& shape);
 std::string to_string(const Shape& shape);
 
 /// \ingroup tensor
-/// \brief Prints a number for a message in its shortest form: `0.05`, `-1`, `1e+04`.
+/// \brief Prints a number for a message with up to 6 significant digits: `0.05`, `-1`, `10000`, `0.333333`.
 std::string to_string(double value);
 
 /// \ingroup tensor

@@ -36,6 +36,17 @@ TEST_CASE("a shape prints as a bracketed, comma-separated list and a scalar as [
   CHECK(tensor::to_string(Shape{2, 1, 3}) == "[2, 1, 3]");
 }
 
+TEST_CASE("a number prints for a message with at most 6 significant digits and no trailing zeros") {
+  // Hand-written: the %g-style form of each value.
+  CHECK(tensor::to_string(0.05) == "0.05");
+  CHECK(tensor::to_string(-1.0) == "-1");
+  CHECK(tensor::to_string(1.5f) == "1.5");
+  CHECK(tensor::to_string(0.1f) == "0.1");  // the float's 0.100000001... rounds back to 0.1
+  CHECK(tensor::to_string(1.0 / 3.0) == "0.333333");
+  CHECK(tensor::to_string(1e6) == "1e+06");
+  CHECK(tensor::to_string(1e-5) == "1e-05");
+}
+
 TEST_CASE("broadcasting aligns shapes on their last dimension and stretches sizes of 1") {
   SUBCASE("equal shapes broadcast to themselves") {
     CHECK(tensor::broadcast_shapes({2, 3}, {2, 3}, "add") == Shape{2, 3});
@@ -61,8 +72,8 @@ TEST_CASE("broadcasting aligns shapes on their last dimension and stretches size
 TEST_CASE("shapes that do not broadcast throw a ShapeError naming the operation and both shapes") {
   CHECK_THROWS_WITH_AS(tensor::broadcast_shapes({32, 10}, {3}, "add"), "add: shapes [32, 10] and [3] do not broadcast",
                        tensor::ShapeError);
-  CHECK_THROWS_WITH_AS(tensor::broadcast_shapes({2, 3}, {3, 3}, "mul"), "mul: shapes [2, 3] and [3, 3] do not broadcast",
-                       tensor::ShapeError);
+  CHECK_THROWS_WITH_AS(tensor::broadcast_shapes({2, 3}, {3, 3}, "mul"),
+                       "mul: shapes [2, 3] and [3, 3] do not broadcast", tensor::ShapeError);
 }
 
 TEST_CASE("a negative axis counts from the end and an axis outside the rank throws an IndexError") {
