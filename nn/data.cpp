@@ -70,6 +70,18 @@ std::string hex(uint32_t v) {
   return text;
 }
 
+// Index i must point at a label, and the label must be a class (>= 0).
+void require_labelled(const Labels& labels, int64_t i, const char* op) {
+  if (i < 0 || i >= static_cast<int64_t>(labels.size())) {
+    throw tensor::IndexError(std::string(op) + ": index " + std::to_string(i) + " outside " +
+                             std::to_string(labels.size()) + " labels");
+  }
+  if (labels[static_cast<size_t>(i)] < 0) {
+    throw tensor::ValueError(std::string(op) + ": negative label " + std::to_string(labels[static_cast<size_t>(i)]) +
+                             " at index " + std::to_string(i));
+  }
+}
+
 }  // namespace
 
 IdxArray read_idx(const std::string& path) {
@@ -84,20 +96,26 @@ IdxArray read_idx(const std::string& path) {
   const uint64_t header = 4 + 4 * uint64_t{rank};
   if (bytes.size() < header) fail(path, "header of " + std::to_string(rank) + " dimensions is cut short");
   IdxArray array;
-  // Multiply the dimensions while checking against the bytes present: no overflow, no huge allocation.
+  // The product of the dimensions, saturating instead of overflowing: (2^32 - 1)^4 does not
+  // fit in 64 bits. Nothing of that size is allocated; it is only compared with the bytes present.
   const uint64_t available = bytes.size() - header;
   uint64_t count = 1;
+  bool overflow = false;
   for (uint32_t d = 0; d < rank; ++d) {
     const uint32_t size = big_endian_u32(bytes.data() + 4 + 4 * d);
     array.dims.push_back(size);
-    if (size != 0 && count > available / size) {
-      fail(path, "header claims more values than the " + std::to_string(available) + " bytes the file holds");
+    if (size != 0 && count > UINT64_MAX / size) {
+      overflow = true;
+    } else {
+      count *= size;
     }
-    count *= size;
   }
-  if (count != available) {
-    fail(path, "header promises " + std::to_string(count) + " values but the file holds " + std::to_string(available) +
-                   " bytes of data" + (count > available ? " (truncated file?)" : ""));
+  if (count == 0) overflow = false;  // a zero dimension makes the product 0 whatever the others
+  if (overflow || count != available) {
+    fail(path, "header dimensions " + tensor::to_string(array.dims) + " promise " +
+                   (overflow ? std::string("more than 2^64") : std::to_string(count)) + " values but the file holds " +
+                   std::to_string(available) + " bytes of data" +
+                   (overflow || count > available ? " (truncated file?)" : ""));
   }
   array.data.assign(bytes.begin() + static_cast<std::ptrdiff_t>(header), bytes.end());
   return array;
@@ -176,7 +194,10 @@ std::vector<int64_t> stratified_subset(const Labels& labels, const std::vector<i
     throw tensor::ValueError("stratified_subset: fraction must be in (0, 1], got " + tensor::to_string(fraction));
   }
   int64_t classes = 0;
-  for (int64_t i : indices) classes = std::max(classes, labels[static_cast<size_t>(i)] + 1);
+  for (int64_t i : indices) {
+    require_labelled(labels, i, "stratified_subset");
+    classes = std::max(classes, labels[static_cast<size_t>(i)] + 1);
+  }
   std::vector<std::vector<int64_t>> by_class(static_cast<size_t>(classes));
   for (int64_t i : indices) by_class[static_cast<size_t>(labels[static_cast<size_t>(i)])].push_back(i);
   tensor::Generator gen(seed);
@@ -195,6 +216,7 @@ std::vector<int64_t> without_classes(const Labels& labels, const std::vector<int
                                      const std::vector<int64_t>& classes) {
   std::vector<int64_t> kept;
   for (int64_t i : indices) {
+    require_labelled(labels, i, "without_classes");
     if (std::find(classes.begin(), classes.end(), labels[static_cast<size_t>(i)]) == classes.end()) kept.push_back(i);
   }
   return kept;
@@ -218,6 +240,10 @@ Normalization pixel_statistics(const Dataset& data, const std::vector<int64_t>& 
 }
 
 Batch make_batch(const Dataset& data, const std::vector<int64_t>& indices, const Normalization& norm) {
+  if (!(norm.std > 0.0f)) {
+    throw tensor::ValueError("make_batch: normalisation std must be > 0, got " + tensor::to_string(norm.std) +
+                             " (are all pixels equal?)");
+  }
   const int64_t pixels = data.height * data.width;
   const auto count = static_cast<int64_t>(indices.size());
   Batch b{Tensor::empty({count, 1, data.height, data.width}), {}, indices};
@@ -248,6 +274,10 @@ DataLoader::DataLoader(const Dataset& data, std::vector<int64_t> indices, int64_
       seed_(seed),
       norm_(norm),
       drop_last_(drop_last) {
+  if (!(norm.std > 0.0f)) {
+    throw tensor::ValueError("DataLoader: normalisation std must be > 0, got " + tensor::to_string(norm.std) +
+                             " (are all pixels equal?)");
+  }
   if (batch_size < 1) throw tensor::ValueError("DataLoader: batch_size must be >= 1, got " + std::to_string(batch_size));
 }
 

@@ -107,12 +107,14 @@ Split validation_split(const Labels& labels, double fraction, uint64_t seed);
 /// \param labels labels of the dataset the indices point into \param indices the pool
 /// \param fraction in (0, 1] \param seed fixes the choice
 /// \returns sorted indices
-/// \throws tensor::ValueError when fraction is outside (0, 1].
+/// \throws tensor::ValueError when fraction is outside (0, 1] or a label is negative;
+///         tensor::IndexError when an index has no label.
 std::vector<int64_t> stratified_subset(const Labels& labels, const std::vector<int64_t>& indices, double fraction,
                                        uint64_t seed);
 
 /// \ingroup data
 /// \brief The indices whose label is not among `classes` (to train without ever seeing them).
+/// \throws tensor::IndexError when an index has no label; tensor::ValueError for a negative label.
 std::vector<int64_t> without_classes(const Labels& labels, const std::vector<int64_t>& indices,
                                      const std::vector<int64_t>& classes);
 
@@ -138,6 +140,7 @@ struct Batch {
 /// \ingroup data
 /// \brief Makes the batch of the given examples.
 /// \param data the dataset \param indices the examples, in order \param norm normalisation
+/// \throws tensor::ValueError when norm.std is not positive; tensor::IndexError for an index outside the data.
 Batch make_batch(const Dataset& data, const std::vector<int64_t>& indices, const Normalization& norm);
 
 /// \ingroup data
@@ -149,7 +152,7 @@ class DataLoader {
   /// \param data the dataset (must outlive the loader) \param indices the examples to serve
   /// \param batch_size B > 0 \param shuffle reshuffle every epoch \param seed fixes the orders
   /// \param norm normalisation \param drop_last skip a final batch smaller than B
-  /// \throws tensor::ValueError when batch_size < 1.
+  /// \throws tensor::ValueError when batch_size < 1 or norm.std is not positive.
   DataLoader(const Dataset& data, std::vector<int64_t> indices, int64_t batch_size, bool shuffle, uint64_t seed,
              Normalization norm = {}, bool drop_last = false);
   /// \brief Orders the examples for epoch `epoch` (call before reading its batches).

@@ -13,11 +13,22 @@ namespace T = tensor;
 
 namespace {
 
-void require_logits(const Tensor& logits, size_t labels, const char* op) {
-  if (logits.dim() != 2 || logits.shape()[0] != static_cast<int64_t>(labels)) {
+void require_logits(const Tensor& logits, const Labels& labels, const char* op) {
+  if (logits.dim() != 2 || logits.shape()[0] != static_cast<int64_t>(labels.size())) {
     throw T::ShapeError(std::string(op) + ": logits " + T::to_string(logits.shape()) + " for " +
-                        std::to_string(labels) + " labels");
+                        std::to_string(labels.size()) + " labels");
   }
+  for (size_t n = 0; n < labels.size(); ++n) {
+    if (labels[n] < 0 || labels[n] >= logits.shape()[1]) {
+      throw T::ValueError(std::string(op) + ": label " + std::to_string(labels[n]) + " of example " +
+                          std::to_string(n) + " outside 0.." + std::to_string(logits.shape()[1] - 1));
+    }
+  }
+}
+
+// An average over no examples has no value: say so rather than return 0/0.
+void require_examples(int64_t n, const char* op) {
+  if (n == 0) throw T::ShapeError(std::string(op) + ": no examples");
 }
 
 void require_same(const Tensor& a, const Tensor& b, const char* op) {
@@ -36,7 +47,7 @@ Labels predictions(const Tensor& logits) {
 }
 
 int64_t error_count(const Tensor& logits, const Labels& labels) {
-  require_logits(logits, labels.size(), "error_count");
+  require_logits(logits, labels, "error_count");
   const Labels predicted = predictions(logits);
   int64_t errors = 0;
   for (size_t n = 0; n < labels.size(); ++n) errors += predicted[n] != labels[n];
@@ -44,28 +55,25 @@ int64_t error_count(const Tensor& logits, const Labels& labels) {
 }
 
 double accuracy(const Tensor& logits, const Labels& labels) {
-  require_logits(logits, labels.size(), "accuracy");
-  if (labels.empty()) throw T::ShapeError("accuracy: no examples");
+  require_logits(logits, labels, "accuracy");
+  require_examples(logits.shape()[0], "accuracy");
   return 1.0 - static_cast<double>(error_count(logits, labels)) / static_cast<double>(labels.size());
 }
 
 std::vector<std::vector<int64_t>> confusion_matrix(const Tensor& logits, const Labels& labels) {
-  require_logits(logits, labels.size(), "confusion_matrix");
+  require_logits(logits, labels, "confusion_matrix");
   const auto classes = static_cast<size_t>(logits.shape()[1]);
   std::vector<std::vector<int64_t>> counts(classes, std::vector<int64_t>(classes, 0));
   const Labels predicted = predictions(logits);
   for (size_t n = 0; n < labels.size(); ++n) {
-    if (labels[n] < 0 || static_cast<size_t>(labels[n]) >= classes) {
-      throw T::ValueError("confusion_matrix: label " + std::to_string(labels[n]) + " outside 0.." +
-                          std::to_string(classes - 1));
-    }
     ++counts[static_cast<size_t>(labels[n])][static_cast<size_t>(predicted[n])];
   }
   return counts;
 }
 
 double mean_nll(const Tensor& logits, const Labels& labels) {
-  require_logits(logits, labels.size(), "mean_nll");
+  require_logits(logits, labels, "mean_nll");
+  require_examples(logits.shape()[0], "mean_nll");
   const Tensor log_p = T::log_softmax(logits, 1);
   const int64_t classes = logits.shape()[1];
   double total = 0.0;
@@ -74,7 +82,8 @@ double mean_nll(const Tensor& logits, const Labels& labels) {
 }
 
 double expected_calibration_error(const Tensor& logits, const Labels& labels, int64_t bins) {
-  require_logits(logits, labels.size(), "expected_calibration_error");
+  require_logits(logits, labels, "expected_calibration_error");
+  require_examples(logits.shape()[0], "expected_calibration_error");
   if (bins < 1) throw T::ValueError("expected_calibration_error: bins must be >= 1, got " + std::to_string(bins));
   // The top probability is exp of the top log-probability.
   const Tensor confidence = T::exp(T::max(T::log_softmax(logits, 1), 1));
@@ -98,15 +107,17 @@ double expected_calibration_error(const Tensor& logits, const Labels& labels, in
 
 double agreement(const Tensor& logits_a, const Tensor& logits_b) {
   require_same(logits_a, logits_b, "agreement");
+  require_examples(logits_a.shape()[0], "agreement");
   const Labels a = predictions(logits_a);
   const Labels b = predictions(logits_b);
   int64_t same = 0;
   for (size_t n = 0; n < a.size(); ++n) same += a[n] == b[n];
-  return a.empty() ? 0.0 : static_cast<double>(same) / static_cast<double>(a.size());
+  return static_cast<double>(same) / static_cast<double>(a.size());
 }
 
 double mean_kl(const Tensor& logits_p, const Tensor& logits_q) {
   require_same(logits_p, logits_q, "mean_kl");
+  require_examples(logits_p.shape()[0], "mean_kl");
   const std::vector<float> log_p = T::log_softmax(logits_p, 1).to_vector();
   const std::vector<float> log_q = T::log_softmax(logits_q, 1).to_vector();
   double total = 0.0;

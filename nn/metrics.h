@@ -2,7 +2,8 @@
 /// \brief Metrics: accuracy, errors, confusion matrix, NLL, calibration, agreement, KL, gap closed.
 ///
 /// Every function takes logits [N, C] (not probabilities) unless it says otherwise, and
-/// labels as N class indices.
+/// labels as N class indices. Labels outside 0..C-1 throw `tensor::ValueError`; averages
+/// over no examples (N = 0) throw `tensor::ShapeError` (`accuracy: no examples`).
 #pragma once
 
 #include "nn/losses.h"
