@@ -36,8 +36,8 @@ Var conv2d(const Var& x, const Var& weight, const Var& bias, int64_t stride, int
   }
   const int64_t kh = weight.shape()[2];
   const int64_t kw = weight.shape()[3];
-  const int64_t out_h = T::conv_output_size(x.shape()[2], kh, stride, padding);
-  const int64_t out_w = T::conv_output_size(x.shape()[3], kw, stride, padding);
+  const int64_t out_h = T::conv_output_size(x.shape()[2], kh, stride, padding, "conv2d");
+  const int64_t out_w = T::conv_output_size(x.shape()[3], kw, stride, padding, "conv2d");
   const Var cols = im2col(x, kh, kw, stride, padding);                       // [N*Ho*Wo, C*kh*kw]
   Var y = matmul(cols, transpose(reshape(weight, {out_channels, -1}), 0, 1));  // [N*Ho*Wo, O]
   if (bias.defined()) y = y + bias;

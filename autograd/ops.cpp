@@ -47,6 +47,14 @@ Var div(const Var& a, const Var& b) {
   });
 }
 
+// y = w x (0 where w = 0)   dy/dx = w
+Var masked_mul(const Var& x, const Tensor& w) {
+  Tensor y = T::masked_mul(x.value(), w);
+  return make_var(std::move(y), {x}, "masked_mul", [shape = x.shape(), w](const Tensor& dy, Grads& g) {
+    g[0] += T::sum_to(T::mul(dy, w), shape);
+  });
+}
+
 // y = x + s            dy/dx = 1
 Var add(const Var& x, float s) {
   return make_var(T::add(x.value(), s), {x}, "add", [](const Tensor& dy, Grads& g) { g[0] += dy; });

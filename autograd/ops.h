@@ -34,6 +34,14 @@ Var mul(const Var& a, const Var& b);
 /// \param a [...] \param b [...] broadcastable \returns the broadcast shape \throws tensor::ShapeError
 Var div(const Var& a, const Var& b);
 /// \ingroup autograd
+/// \brief \f$ y = w \cdot x \f$ for a constant weight w, with \f$ y = 0 \f$ wherever \f$ w = 0 \f$ even
+/// if x is infinite (see `tensor::masked_mul`); \f$ \partial y/\partial x = w \f$.
+///
+/// The cross-entropies weight log-probabilities by target probabilities with it, so a class
+/// the target rules out (p = 0) adds nothing even when its log-probability is \f$-\infty\f$.
+/// \param x [...] \param w [...] broadcastable to x's shape \returns the broadcast shape \throws tensor::ShapeError
+Var masked_mul(const Var& x, const Tensor& w);
+/// \ingroup autograd
 /// \brief \f$ y = x + s \f$ for a constant s. \param x [...] \param s the constant \returns [...]
 Var add(const Var& x, float s);
 /// \ingroup autograd

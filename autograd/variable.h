@@ -84,6 +84,10 @@ class Var {
   Tensor& value() { return node_->value; }
   const Shape& shape() const { return node_->value.shape(); }       ///< shape of the value
   /// \brief The accumulated gradient, same shape as the value; undefined before any backward.
+  ///
+  /// Read-only in spirit: to save copies it may share storage with other gradients or with
+  /// the `dy` given to `backward` (the library never writes a gradient in place). Clone it
+  /// before editing it in place.
   const Tensor& grad() const { return node_->grad; }
   bool requires_grad() const { return node_->requires_grad; }       ///< true if gradients flow here
   /// \brief True for a variable made by the constructor (or a constant result), false for a recorded op.

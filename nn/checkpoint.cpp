@@ -1,7 +1,11 @@
 #include "nn/checkpoint.h"
 
+#include <fcntl.h>
+#include <unistd.h>
 #include <zlib.h>
 
+#include <atomic>
+#include <bit>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -9,14 +13,15 @@
 #include <fstream>
 #include <map>
 
-#include <unistd.h>
-
 namespace nn {
 
 namespace {
 
 constexpr char kMagic[8] = {'K', 'D', 'C', 'K', 'P', 'T', '\0', '\0'};
 constexpr uint32_t kVersion = 1;
+
+// The format is little-endian, written and read as the host lays numbers out in memory.
+static_assert(std::endian::native == std::endian::little, "checkpoints are little-endian: port put() and Reader");
 
 [[noreturn]] void fail(const std::string& path, const std::string& what) { throw CheckpointError(path + ": " + what); }
 
@@ -90,23 +95,29 @@ void save_tensors(const std::string& path, const NamedTensors& tensors, const st
   }
   put(out, crc_of(out, payload, out.size()));
 
-  // Write beside the target, flush to disk, then rename: readers see the old file or the new one.
-  const std::string temporary = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::FILE* file = std::fopen(temporary.c_str(), "wb");
-    if (file == nullptr) fail(path, std::string("cannot write: ") + std::strerror(errno));
-    const bool written = std::fwrite(out.data(), 1, out.size(), file) == out.size() && std::fflush(file) == 0 &&
-                         ::fsync(::fileno(file)) == 0;
-    const int error = errno;
-    if (std::fclose(file) != 0 || !written) {
-      std::remove(temporary.c_str());
-      fail(path, std::string("cannot write: ") + std::strerror(error));
-    }
+  // Write beside the target, flush to disk, then rename: readers see the old file or the new
+  // one. The temporary name is unique per process and per call, so concurrent saves never share it.
+  static std::atomic<uint64_t> saves{0};
+  const std::string temporary = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(saves++);
+  std::FILE* file = std::fopen(temporary.c_str(), "wb");
+  if (file == nullptr) fail(path, std::string("cannot write: ") + std::strerror(errno));
+  int error = 0;
+  if (std::fwrite(out.data(), 1, out.size(), file) != out.size() || std::fflush(file) != 0 ||
+      ::fsync(::fileno(file)) != 0) {
+    error = errno;
   }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    const int error = errno;
+  if (std::fclose(file) != 0 && error == 0) error = errno;
+  if (error == 0 && std::rename(temporary.c_str(), path.c_str()) != 0) error = errno;
+  if (error != 0) {
     std::remove(temporary.c_str());
-    fail(path, std::string("cannot rename the finished file into place: ") + std::strerror(error));
+    fail(path, std::string("cannot write: ") + std::strerror(error));
+  }
+  // Make the rename itself durable: flush the directory entry.
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  const int dir = ::open(parent.empty() ? "." : parent.c_str(), O_RDONLY | O_DIRECTORY);
+  if (dir >= 0) {
+    ::fsync(dir);
+    ::close(dir);
   }
 }
 

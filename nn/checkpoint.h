@@ -1,7 +1,7 @@
 /// \file
 /// \brief Checkpoints: named tensors (a module's parameters, or cached logits) in one checked file.
 ///
-/// Format (little-endian), version 1:
+/// Format (little-endian; the code refuses to compile on a big-endian host), version 1:
 ///
 /// | field | bytes |
 /// |---|---|

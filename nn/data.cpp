@@ -70,6 +70,24 @@ std::string hex(uint32_t v) {
   return text;
 }
 
+// A dataset built by hand must hold as many image bytes as its labels and size promise.
+void require_consistent(const Dataset& data, const char* op) {
+  const auto expected = static_cast<uint64_t>(data.size()) * static_cast<uint64_t>(std::max<int64_t>(data.height, 0)) *
+                        static_cast<uint64_t>(std::max<int64_t>(data.width, 0));
+  if (data.height < 1 || data.width < 1 || data.images.size() != expected) {
+    throw tensor::ShapeError(std::string(op) + ": dataset of " + std::to_string(data.size()) + " images of " +
+                             std::to_string(data.height) + "x" + std::to_string(data.width) + " holds " +
+                             std::to_string(data.images.size()) + " bytes");
+  }
+}
+
+void require_example(const Dataset& data, int64_t i, const char* op) {
+  if (i < 0 || i >= data.size()) {
+    throw tensor::IndexError(std::string(op) + ": example " + std::to_string(i) + " outside a dataset of " +
+                             std::to_string(data.size()));
+  }
+}
+
 // Index i must point at a label, and the label must be a class (>= 0).
 void require_labelled(const Labels& labels, int64_t i, const char* op) {
   if (i < 0 || i >= static_cast<int64_t>(labels.size())) {
@@ -177,7 +195,10 @@ Split validation_split(const Labels& labels, double fraction, uint64_t seed) {
     throw tensor::ValueError("validation_split: fraction must be in (0, 1), got " + tensor::to_string(fraction));
   }
   std::vector<int64_t> all(labels.size());
-  for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int64_t>(i);
+  for (size_t i = 0; i < all.size(); ++i) {
+    all[i] = static_cast<int64_t>(i);
+    require_labelled(labels, all[i], "validation_split");
+  }
   Split s;
   s.validation = stratified_subset(labels, all, fraction, seed);
   std::vector<bool> held(labels.size(), false);
@@ -204,7 +225,10 @@ std::vector<int64_t> stratified_subset(const Labels& labels, const std::vector<i
   std::vector<int64_t> chosen;
   for (auto& members : by_class) {
     if (members.empty()) continue;
-    const auto keep = std::max<int64_t>(1, std::llround(fraction * static_cast<double>(members.size())));
+    const auto size = static_cast<int64_t>(members.size());
+    // At least one of each class; and, for a strict subset, at least one left out.
+    auto keep = std::max<int64_t>(1, std::llround(fraction * static_cast<double>(size)));
+    if (fraction < 1.0 && size > 1) keep = std::min(keep, size - 1);
     const std::vector<int64_t> order = tensor::permutation(static_cast<int64_t>(members.size()), gen);
     for (int64_t k = 0; k < keep; ++k) chosen.push_back(members[static_cast<size_t>(order[static_cast<size_t>(k)])]);
   }
@@ -223,9 +247,11 @@ std::vector<int64_t> without_classes(const Labels& labels, const std::vector<int
 }
 
 Normalization pixel_statistics(const Dataset& data, const std::vector<int64_t>& indices) {
+  require_consistent(data, "pixel_statistics");
   const int64_t pixels = data.height * data.width;
   double sum = 0.0, sum_sq = 0.0;
   for (int64_t i : indices) {
+    require_example(data, i, "pixel_statistics");
     const uint8_t* image = data.images.data() + i * pixels;
     for (int64_t p = 0; p < pixels; ++p) {
       const double v = image[p] / 255.0;
@@ -240,6 +266,7 @@ Normalization pixel_statistics(const Dataset& data, const std::vector<int64_t>& 
 }
 
 Batch make_batch(const Dataset& data, const std::vector<int64_t>& indices, const Normalization& norm) {
+  require_consistent(data, "make_batch");
   if (!(norm.std > 0.0f)) {
     throw tensor::ValueError("make_batch: normalisation std must be > 0, got " + tensor::to_string(norm.std) +
                              " (are all pixels equal?)");
@@ -253,10 +280,7 @@ Batch make_batch(const Dataset& data, const std::vector<int64_t>& indices, const
   float* out = b.images.data();
   for (int64_t k = 0; k < count; ++k) {
     const int64_t i = indices[static_cast<size_t>(k)];
-    if (i < 0 || i >= data.size()) {
-      throw tensor::IndexError("make_batch: example " + std::to_string(i) + " outside a dataset of " +
-                               std::to_string(data.size()));
-    }
+    require_example(data, i, "make_batch");
     const uint8_t* image = data.images.data() + i * pixels;
     for (int64_t p = 0; p < pixels; ++p) out[k * pixels + p] = static_cast<float>(image[p]) * scale - shift;
     b.labels.push_back(data.labels[static_cast<size_t>(i)]);

@@ -97,13 +97,15 @@ struct Split {
 /// \brief Holds out a seeded, stratified validation split: `fraction` of each class.
 ///
 /// Hyper-parameters are chosen on the validation part, never on the test set.
-/// Both lists come back sorted.
+/// Both lists come back sorted. Each class gives at least one example to validation and,
+/// if it has two or more, keeps at least one for training (see `stratified_subset`).
 /// \param labels the labels of the whole training set \param fraction in (0, 1) \param seed fixes the split
 /// \throws tensor::ValueError when fraction is outside (0, 1).
 Split validation_split(const Labels& labels, double fraction, uint64_t seed);
 
 /// \ingroup data
-/// \brief A seeded subset holding `fraction` of each class's examples among `indices` (at least one each).
+/// \brief A seeded subset holding `fraction` of each class's examples among `indices`, rounded,
+/// at least one per class and, when fraction < 1, at most all but one of a class of two or more.
 /// \param labels labels of the dataset the indices point into \param indices the pool
 /// \param fraction in (0, 1] \param seed fixes the choice
 /// \returns sorted indices
@@ -127,6 +129,7 @@ struct Normalization {
 
 /// \ingroup data
 /// \brief Mean and standard deviation of the pixels of the given examples, on the [0, 1] scale.
+/// \throws tensor::IndexError for an index outside the data; tensor::ShapeError for an inconsistent dataset.
 Normalization pixel_statistics(const Dataset& data, const std::vector<int64_t>& indices);
 
 /// \ingroup data

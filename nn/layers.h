@@ -26,8 +26,10 @@ class Linear : public Module {
   Var forward(const Var& x) override;
   std::string describe() const override;  ///< `Linear(784 -> 100)`
 
-  Var weight;  ///< [out, in]
-  Var bias;    ///< [out]
+  /// [out, in]. Registered as "weight": change its values in place (`weight.value().copy_(w)`);
+  /// assigning a new `Var` would leave the registered parameter behind.
+  Var weight;
+  Var bias;  ///< [out], registered as "bias" (same rule)
 };
 
 /// \ingroup nn
@@ -76,7 +78,7 @@ class Conv2d : public Module {
   Var forward(const Var& x) override;
   std::string describe() const override;  ///< `Conv2d(1 -> 32, 3x3, stride 1, padding 1)`
 
-  Var weight;  ///< [out, in, kernel, kernel]
+  Var weight;  ///< [out, in, kernel, kernel]; change values in place, as for `Linear`
   Var bias;    ///< [out]
 
  private:

@@ -23,6 +23,7 @@ void require_matrix_pair(const Shape& a, const Shape& b, const char* op, const c
 }  // namespace
 
 Tensor one_hot(const Labels& labels, int64_t classes, float smoothing) {
+  if (classes < 1) throw T::ValueError("one_hot: need at least 1 class, got " + std::to_string(classes));
   if (!(smoothing >= 0.0f && smoothing < 1.0f)) {
     throw T::ValueError("one_hot: smoothing must be in [0, 1), got " + T::to_string(smoothing));
   }
@@ -42,13 +43,19 @@ Tensor one_hot(const Labels& labels, int64_t classes, float smoothing) {
 Var soft_cross_entropy(const Var& logits, const Tensor& target_probs, float temperature) {
   require_matrix_pair(logits.shape(), target_probs.shape(), "soft_cross_entropy", "logits", "targets");
   const auto n = static_cast<float>(logits.shape()[0]);
-  return autograd::sum(autograd::log_softmax(logits, temperature) * Var(target_probs)) * (-1.0f / n);
+  return autograd::sum(autograd::masked_mul(autograd::log_softmax(logits, temperature), target_probs)) * (-1.0f / n);
 }
 
 Var cross_entropy(const Var& logits, const Labels& labels, float smoothing) {
   if (logits.value().dim() != 2 || logits.shape()[0] != static_cast<int64_t>(labels.size())) {
     throw T::ShapeError("cross_entropy: logits " + T::to_string(logits.shape()) + " for " +
                         std::to_string(labels.size()) + " labels");
+  }
+  for (size_t n = 0; n < labels.size(); ++n) {
+    if (labels[n] < 0 || labels[n] >= logits.shape()[1]) {
+      throw T::ValueError("cross_entropy: label " + std::to_string(labels[n]) + " outside 0.." +
+                          std::to_string(logits.shape()[1] - 1) + " (example " + std::to_string(n) + ")");
+    }
   }
   return soft_cross_entropy(logits, one_hot(labels, logits.shape()[1], smoothing));
 }
@@ -63,7 +70,7 @@ Var kl_div(const Var& log_q, const Tensor& p) {
     const float v = pc.data()[i];
     if (v > 0.0f) negative_entropy += static_cast<double>(v) * std::log(static_cast<double>(v));
   }
-  const Var cross = autograd::sum(log_q * Var(pc)) * (-1.0f / n);
+  const Var cross = autograd::sum(autograd::masked_mul(log_q, pc)) * (-1.0f / n);
   return cross + static_cast<float>(negative_entropy / n);
 }
 

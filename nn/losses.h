@@ -29,7 +29,7 @@ using Labels = std::vector<int64_t>;
 /// \brief One-hot targets, optionally smoothed: \f$ q_{nc} = (1 - \varepsilon)[c = y_n] + \varepsilon / C \f$.
 /// \param labels N indices in 0..C-1 \param classes C \param smoothing \f$ \varepsilon \in [0, 1) \f$
 /// \returns [N, C] rows summing to 1
-/// \throws tensor::ValueError `one_hot: label 11 outside 0..9 (example 3)`, or a bad smoothing.
+/// \throws tensor::ValueError `one_hot: label 11 outside 0..9 (example 3)`, classes < 1, or a bad smoothing.
 Tensor one_hot(const Labels& labels, int64_t classes, float smoothing = 0.0f);
 
 /// \ingroup losses
@@ -37,7 +37,8 @@ Tensor one_hot(const Labels& labels, int64_t classes, float smoothing = 0.0f);
 ///
 /// \f[ \mathcal{L} = -\frac{1}{N} \sum_n \sum_c q_{nc} \log p_{nc}, \qquad p_n = \operatorname{softmax}(z_n / T) \f]
 /// \f[ \frac{\partial \mathcal{L}}{\partial z_{nc}} = \frac{p_{nc} - q_{nc}}{N\,T} \f]
-/// Built on the fused, stable `autograd::log_softmax`. The targets carry no gradient.
+/// Built on the fused, stable `autograd::log_softmax`. The targets carry no gradient, and a
+/// class with \f$ q = 0 \f$ contributes 0 even where \f$ \log p = -\infty \f$ (`autograd::masked_mul`).
 /// \param logits [N, C] \param target_probs [N, C], each row a distribution
 /// \param temperature T > 0
 /// \returns [] the batch mean
@@ -55,7 +56,7 @@ Var soft_cross_entropy(const Var& logits, const Tensor& target_probs, float temp
 /// to the model's own belief in it.
 /// \param logits [N, C] \param labels N indices in 0..C-1 \param smoothing \f$ \varepsilon \in [0, 1) \f$
 /// \returns [] the batch mean
-/// \throws tensor::ShapeError when N differs; tensor::ValueError for a label outside 0..C-1.
+/// \throws tensor::ShapeError when N differs; tensor::ValueError `cross_entropy: label 11 outside 0..9 (example 2)`.
 Var cross_entropy(const Var& logits, const Labels& labels, float smoothing = 0.0f);
 
 /// \ingroup losses

@@ -22,11 +22,24 @@ void require(bool ok, const std::string& message) {
 Optimizer::Optimizer(std::vector<Var> params, float lr) : params_(std::move(params)), lr_(lr) {
   require(lr >= 0.0f, "optimizer: learning rate must be >= 0, got " + T::to_string(lr));
   for (size_t i = 0; i < params_.size(); ++i) {
-    require(params_[i].requires_grad(),
-            "optimizer: parameter " + std::to_string(i) + " " + T::to_string(params_[i].shape()) +
-                " does not require grad");
+    const std::string which = "optimizer: parameter " + std::to_string(i) + " " + T::to_string(params_[i].shape());
+    require(params_[i].requires_grad(), which + " does not require grad");
+    require(params_[i].value().is_contiguous(), which + " is a strided view; pass a contiguous tensor");
   }
 }
+
+namespace {
+
+// The state tensors were sized at construction: a value replaced by one of another shape
+// would make the flat update walk off their end.
+void require_same_shape(const Var& param, const Tensor& state, size_t i) {
+  if (param.shape() != state.shape() || !param.value().is_contiguous()) {
+    throw T::ShapeError("optimizer step: parameter " + std::to_string(i) + " is now " + T::to_string(param.shape()) +
+                        " (or not contiguous); its optimizer state is " + T::to_string(state.shape()));
+  }
+}
+
+}  // namespace
 
 void Optimizer::zero_grad() {
   for (Var& p : params_) p.zero_grad();
@@ -49,6 +62,7 @@ SGD::SGD(std::vector<Var> params, float lr, float momentum, bool nesterov, float
 void SGD::step() {
   for (size_t i = 0; i < params_.size(); ++i) {
     if (!params_[i].grad().defined()) continue;
+    require_same_shape(params_[i], velocity_[i], i);
     const Tensor grad = params_[i].grad().contiguous();
     float* theta = params_[i].value().data();
     float* v = velocity_[i].data();
@@ -80,15 +94,17 @@ Adam::Adam(std::vector<Var> params, float lr, float beta1, float beta2, float ep
     m_.push_back(Tensor::zeros(p.shape()));
     v_.push_back(Tensor::zeros(p.shape()));
   }
+  t_.assign(params_.size(), 0);
 }
 
 // m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;  theta -= lr * m_hat / (sqrt(v_hat) + eps)
 void Adam::step() {
-  ++t_;
-  const float correction1 = 1.0f - static_cast<float>(std::pow(beta1_, t_));
-  const float correction2 = 1.0f - static_cast<float>(std::pow(beta2_, t_));
   for (size_t i = 0; i < params_.size(); ++i) {
     if (!params_[i].grad().defined()) continue;
+    require_same_shape(params_[i], m_[i], i);
+    const int64_t t = ++t_[i];
+    const float correction1 = 1.0f - static_cast<float>(std::pow(beta1_, t));
+    const float correction2 = 1.0f - static_cast<float>(std::pow(beta2_, t));
     const Tensor grad = params_[i].grad().contiguous();
     float* theta = params_[i].value().data();
     float* m = m_[i].data();

@@ -17,10 +17,14 @@ using tensor::Tensor;
 class Optimizer {
  public:
   /// \brief Updates `params` in place at learning rate `lr`.
-  /// \throws tensor::ValueError when lr is negative or a parameter does not require grad.
+  ///
+  /// Each parameter's value must be contiguous (as every module's parameters are): the
+  /// update walks it flat. Its shape must not change afterwards.
+  /// \throws tensor::ValueError when lr is negative or a parameter does not require grad or is not contiguous.
   Optimizer(std::vector<Var> params, float lr);
   virtual ~Optimizer() = default;
   /// \brief One update from the current gradients; a parameter without a gradient is skipped.
+  /// \throws tensor::ShapeError when a parameter's value was replaced by one of another shape.
   virtual void step() = 0;
   /// \brief Forgets every parameter's gradient.
   void zero_grad();
@@ -62,6 +66,7 @@ class SGD : public Optimizer {
 ///
 /// \f[ m \leftarrow \beta_1 m + (1 - \beta_1) g, \quad v \leftarrow \beta_2 v + (1 - \beta_2) g^2, \quad
 ///     \theta \leftarrow \theta - \eta \frac{m / (1 - \beta_1^t)}{\sqrt{v / (1 - \beta_2^t)} + \epsilon} \f]
+/// where t counts the steps that updated this parameter (one that had no gradient is not counted).
 class Adam : public Optimizer {
  public:
   /// \brief \param params updated in place \param lr \f$ \eta \f$ \param beta1 \f$ \beta_1 \f$ \param beta2 \f$ \beta_2 \f$
@@ -76,7 +81,7 @@ class Adam : public Optimizer {
  private:
   float beta1_, beta2_, eps_, weight_decay_;
   bool decoupled_;
-  int64_t t_ = 0;
+  std::vector<int64_t> t_;     ///< steps taken, one count per parameter
   std::vector<Tensor> m_, v_;  ///< first and second moments, one per parameter
 };
 

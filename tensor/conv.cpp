@@ -19,21 +19,21 @@ struct Windows {
   int64_t n, c, h, w, kh, kw, stride, padding, out_h, out_w;
 };
 
-Windows windows(const Shape& image, int64_t kh, int64_t kw, int64_t stride, int64_t padding) {
+Windows windows(const Shape& image, int64_t kh, int64_t kw, int64_t stride, int64_t padding, const char* op) {
   return {image[0], image[1], image[2], image[3], kh, kw, stride, padding,
-          conv_output_size(image[2], kh, stride, padding), conv_output_size(image[3], kw, stride, padding)};
+          conv_output_size(image[2], kh, stride, padding, op), conv_output_size(image[3], kw, stride, padding, op)};
 }
 
 }  // namespace
 
-int64_t conv_output_size(int64_t size, int64_t kernel, int64_t stride, int64_t padding) {
+int64_t conv_output_size(int64_t size, int64_t kernel, int64_t stride, int64_t padding, const char* op) {
   if (kernel < 1 || stride < 1 || padding < 0) {
-    throw ValueError("conv_output_size: need kernel >= 1, stride >= 1, padding >= 0, got kernel " +
+    throw ValueError(std::string(op) + ": need kernel >= 1, stride >= 1, padding >= 0, got kernel " +
                      std::to_string(kernel) + ", stride " + std::to_string(stride) + ", padding " +
                      std::to_string(padding));
   }
   if (size + 2 * padding < kernel) {
-    throw ValueError("conv_output_size: a window of " + std::to_string(kernel) + " does not fit in size " +
+    throw ValueError(std::string(op) + ": a window of " + std::to_string(kernel) + " does not fit in size " +
                      std::to_string(size) + " with padding " + std::to_string(padding));
   }
   return (size + 2 * padding - kernel) / stride + 1;
@@ -41,7 +41,7 @@ int64_t conv_output_size(int64_t size, int64_t kernel, int64_t stride, int64_t p
 
 Tensor im2col(const Tensor& x, int64_t kernel_h, int64_t kernel_w, int64_t stride, int64_t padding) {
   require_image(x, "im2col");
-  const Windows g = windows(x.shape(), kernel_h, kernel_w, stride, padding);
+  const Windows g = windows(x.shape(), kernel_h, kernel_w, stride, padding, "im2col");
   const Tensor in = x.contiguous();
   const int64_t row = g.c * g.kh * g.kw;
   Tensor cols = Tensor::empty({g.n * g.out_h * g.out_w, row});
@@ -73,7 +73,7 @@ Tensor col2im(const Tensor& cols, const Shape& image_shape, int64_t kernel_h, in
   if (image_shape.size() != 4) {
     throw ShapeError("col2im: expects an NCHW image shape, got " + to_string(image_shape));
   }
-  const Windows g = windows(image_shape, kernel_h, kernel_w, stride, padding);
+  const Windows g = windows(image_shape, kernel_h, kernel_w, stride, padding, "col2im");
   const int64_t row = g.c * g.kh * g.kw;
   if (cols.shape() != Shape{g.n * g.out_h * g.out_w, row}) {
     throw ShapeError("col2im: columns " + to_string(cols.shape()) + " do not match image " + to_string(image_shape) +
@@ -107,7 +107,7 @@ Tensor col2im(const Tensor& cols, const Shape& image_shape, int64_t kernel_h, in
 
 MaxPool2dResult max_pool2d(const Tensor& x, int64_t kernel, int64_t stride) {
   require_image(x, "max_pool2d");
-  const Windows g = windows(x.shape(), kernel, kernel, stride, 0);
+  const Windows g = windows(x.shape(), kernel, kernel, stride, 0, "max_pool2d");
   const Tensor in = x.contiguous();
   MaxPool2dResult r{Tensor::empty({g.n, g.c, g.out_h, g.out_w}), {}};
   r.argmax.resize(static_cast<size_t>(r.values.numel()));
@@ -144,8 +144,15 @@ Tensor max_pool2d_backward(const Tensor& dy, const std::vector<int64_t>& argmax,
   Tensor dx = Tensor::zeros(image_shape);
   float* out = dx.data();
   const float* in = g.data();
+  const int64_t size = dx.numel();
   // Windows may overlap (stride < kernel), so accumulate serially.
-  for (size_t i = 0; i < argmax.size(); ++i) out[argmax[i]] += in[i];
+  for (size_t i = 0; i < argmax.size(); ++i) {
+    if (argmax[i] < 0 || argmax[i] >= size) {
+      throw ShapeError("max_pool2d_backward: recorded position " + std::to_string(argmax[i]) + " outside image " +
+                       to_string(image_shape));
+    }
+    out[argmax[i]] += in[i];
+  }
   return dx;
 }
 

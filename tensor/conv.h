@@ -16,8 +16,10 @@ namespace tensor {
 /// \ingroup tensor
 /// \brief Output size of a sliding window along one axis: \f$ \lfloor (n + 2p - k) / s \rfloor + 1 \f$.
 /// \param size input size n \param kernel window k \param stride step s \param padding zeros p on each side
+/// \param op the calling operation, which starts the error message
 /// \throws ValueError when the window does not fit or an argument is not positive.
-int64_t conv_output_size(int64_t size, int64_t kernel, int64_t stride, int64_t padding);
+int64_t conv_output_size(int64_t size, int64_t kernel, int64_t stride, int64_t padding,
+                         const char* op = "conv_output_size");
 
 /// \ingroup tensor
 /// \brief Lays each kh x kw receptive field of a zero-padded image out as one row.
@@ -51,7 +53,8 @@ struct MaxPool2dResult {
 /// \brief 2-D max pooling over k x k windows with stride s (no padding).
 ///
 /// \f[ y[n, c, o_h, o_w] = \max_{0 \le i, j < k} x[n, c, o_h s + i, o_w s + j] \f]
-/// On ties the first maximum in row-major window order wins.
+/// On ties the first maximum in row-major window order wins. NaN is not propagated (a
+/// NaN never compares greater), unlike `tensor::max`.
 /// \param x [N, C, H, W] \param kernel k \param stride s
 /// \returns the maxima [N, C, Ho, Wo] and their positions
 /// \throws ShapeError when x is not rank 4; ValueError as `conv_output_size`.
@@ -61,7 +64,7 @@ MaxPool2dResult max_pool2d(const Tensor& x, int64_t kernel, int64_t stride);
 /// \brief The gradient of `max_pool2d`: each output gradient goes to the position of its maximum.
 /// \param dy [N, C, Ho, Wo] \param argmax from `max_pool2d` \param image_shape [N, C, H, W]
 /// \returns [N, C, H, W]
-/// \throws ShapeError when dy and argmax differ in size.
+/// \throws ShapeError when dy and argmax differ in size or a recorded position lies outside image_shape.
 Tensor max_pool2d_backward(const Tensor& dy, const std::vector<int64_t>& argmax, const Shape& image_shape);
 
 }  // namespace tensor

@@ -130,6 +130,9 @@ Tensor add(const Tensor& a, const Tensor& b) { return binary_map("add", a, b, []
 Tensor sub(const Tensor& a, const Tensor& b) { return binary_map("sub", a, b, [](float x, float y) { return x - y; }); }
 Tensor mul(const Tensor& a, const Tensor& b) { return binary_map("mul", a, b, [](float x, float y) { return x * y; }); }
 Tensor div(const Tensor& a, const Tensor& b) { return binary_map("div", a, b, [](float x, float y) { return x / y; }); }
+Tensor masked_mul(const Tensor& x, const Tensor& w) {
+  return binary_map("masked_mul", x, w, [](float v, float weight) { return weight == 0.0f ? 0.0f : weight * v; });
+}
 Tensor maximum(const Tensor& a, const Tensor& b) {
   // NaN in either operand propagates, as in NumPy.
   return binary_map("maximum", a, b, [](float x, float y) { return (x > y || x != x) ? x : y; });
@@ -164,6 +167,7 @@ Tensor& add_(Tensor& y, const Tensor& x) {
   if (target != y.shape()) {
     throw ShapeError("add_: cannot broadcast " + to_string(x.shape()) + " to " + to_string(y.shape()));
   }
+  if (x.shares_storage_with(y)) return add_(y, x.clone());  // add_(a, a.t()) must read a before writing it
   float* out = y.data();
   const float* in = x.data();
   detail::for_each_run<2>(y.shape(), {y.strides(), detail::broadcast_strides(x, y.shape())},

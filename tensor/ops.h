@@ -36,6 +36,11 @@ Tensor div(const Tensor& a, const Tensor& b);
 /// \ingroup tensor
 /// \brief \f$ y = \max(a, b) \f$ elementwise. \param a [...] \param b [...] broadcastable \returns the broadcast shape
 Tensor maximum(const Tensor& a, const Tensor& b);
+/// \ingroup tensor
+/// \brief \f$ y = w \cdot x \f$ elementwise, except that \f$ y = 0 \f$ wherever \f$ w = 0 \f$, even for an
+/// infinite or NaN x: the \f$ 0 \log 0 = 0 \f$ convention of cross-entropies.
+/// \param x [...] \param w [...] broadcastable \returns the broadcast shape \throws ShapeError
+Tensor masked_mul(const Tensor& x, const Tensor& w);
 ///@}
 
 /// \name Scalar forms
@@ -106,7 +111,8 @@ Tensor relu(const Tensor& x);
 ///@{
 
 /// \ingroup tensor
-/// \brief \f$ y \mathrel{+}= x \f$, with `x` broadcast to y's shape; y may be a strided view.
+/// \brief \f$ y \mathrel{+}= x \f$, with `x` broadcast to y's shape; y may be a strided view,
+/// and x may share its storage (it is then copied aside first).
 /// \throws ShapeError `add_: cannot broadcast [3] to [2, 2]`.
 Tensor& add_(Tensor& y, const Tensor& x);
 ///@}

@@ -75,7 +75,12 @@ Tensor uniform(const Shape& shape, float low, float high, Generator& gen) {
   }
   Tensor t = Tensor::empty(shape);
   float* d = t.data();
-  for (int64_t i = 0; i < t.numel(); ++i) d[i] = low + (high - low) * gen.uniform();
+  for (int64_t i = 0; i < t.numel(); ++i) {
+    // low + (high - low) u can round up to high itself: draw again, so the interval stays half-open.
+    do {
+      d[i] = low + (high - low) * gen.uniform();
+    } while (d[i] >= high && high > low);
+  }
   return t;
 }
 

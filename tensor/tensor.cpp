@@ -22,8 +22,14 @@ Tensor::Tensor(std::shared_ptr<Storage> storage, Shape shape, Strides strides, i
     : storage_(std::move(storage)), shape_(std::move(shape)), strides_(std::move(strides)), offset_(offset) {}
 
 Tensor Tensor::empty(const Shape& shape) {
+  // The element count must fit comfortably in 64 bits before anything is allocated.
+  int64_t count = 1;
   for (int64_t s : shape) {
     if (s < 0) throw ShapeError("empty: negative size in shape " + to_string(shape));
+    if (s != 0 && count > (int64_t{1} << 60) / s) {
+      throw ShapeError("empty: shape " + to_string(shape) + " has too many elements");
+    }
+    count *= s;
   }
   return Tensor(std::make_shared<Storage>(tensor::numel(shape)), shape, contiguous_strides(shape), 0);
 }
@@ -202,6 +208,8 @@ Tensor& Tensor::copy_(const Tensor& src) {
   if (target != shape_) {
     throw ShapeError("copy_: cannot broadcast " + to_string(src.shape_) + " to " + to_string(shape_));
   }
+  // Reading and writing the same storage (x.copy_(x.t())) would read values already overwritten.
+  if (src.shares_storage_with(*this)) return copy_(src.clone());
   float* dst = data();
   const float* from = src.data();
   detail::for_each_run<2>(shape_, {strides_, detail::broadcast_strides(src, shape_)},

@@ -56,6 +56,7 @@ class Tensor {
   ///@{
 
   /// \brief A new contiguous tensor of this shape, values uninitialised.
+  /// \throws ShapeError on a negative size or more than \f$2^{60}\f$ elements.
   static Tensor empty(const Shape& shape);
   /// \brief A new contiguous tensor of zeros.
   static Tensor zeros(const Shape& shape);
@@ -136,7 +137,8 @@ class Tensor {
   Tensor clone() const;
   /// \brief Copies `src` into this tensor's elements (which may be a strided view).
   ///
-  /// `src` is broadcast to this tensor's shape.
+  /// `src` is broadcast to this tensor's shape. It may share storage with this tensor
+  /// (`x.copy_(x.t())`): it is then copied aside first.
   /// \throws ShapeError `copy_: cannot broadcast [3] to [2, 2]`.
   Tensor& copy_(const Tensor& src);
   /// \brief Sets every element to `value`.

@@ -110,7 +110,14 @@ TEST_CASE("conv2d and pooling report bad shapes and geometries") {
   CHECK_THROWS_WITH_AS(autograd::conv2d(x, Var(Tensor::zeros({4, 3, 3, 3})), Var(Tensor::zeros({5})), 1, 0),
                        "conv2d: bias [5] does not match 4 output channels", tensor::ShapeError);
   CHECK_THROWS_WITH_AS(autograd::max_pool2d(Var(Tensor::zeros({1, 1, 1, 1})), 2, 2),
-                       "conv_output_size: a window of 2 does not fit in size 1 with padding 0", tensor::ValueError);
+                       "max_pool2d: a window of 2 does not fit in size 1 with padding 0", tensor::ValueError);
+  CHECK_THROWS_WITH_AS(autograd::conv2d(Var(Tensor::zeros({1, 1, 2, 2})), Var(Tensor::zeros({1, 1, 5, 5})), Var(), 1, 0),
+                       "conv2d: a window of 5 does not fit in size 2 with padding 0", tensor::ValueError);
+  // All zeros: each 2x2 window records its first pixel, positions 0, 2, 8 and 10 of the 4x4
+  // image; written into a 2x2 image, 8 is the first outside it.
+  const tensor::MaxPool2dResult pooled = tensor::max_pool2d(Tensor::zeros({1, 1, 4, 4}), 2, 2);
+  CHECK_THROWS_WITH_AS(tensor::max_pool2d_backward(pooled.values, pooled.argmax, {1, 1, 2, 2}),
+                       "max_pool2d_backward: recorded position 8 outside image [1, 1, 2, 2]", tensor::ShapeError);
   CHECK_THROWS_WITH_AS(autograd::max_pool2d(Var(Tensor::zeros({4, 4})), 2, 2),
                        "max_pool2d: expects an NCHW image batch, got shape [4, 4]", tensor::ShapeError);
   CHECK_THROWS_WITH_AS(tensor::conv_output_size(28, 3, 0, 1),

@@ -10,6 +10,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <limits>
 #include <string>
 
 using autograd::Var;
@@ -62,6 +63,15 @@ TEST_CASE("add, sub, mul and div pass gradcheck on equal and broadcast shapes") 
     check_gradient([](const Inputs& in) { return in[0] * in[1]; }, {values(sb), values(sa)});
     check_gradient([](const Inputs& in) { return in[0] / in[1]; }, {values(sb), positive(sa)});
   }
+}
+
+TEST_CASE("masked_mul passes gradcheck and gives 0 where the weight is 0, even against infinity") {
+  check_gradient([](const Inputs& in) { return autograd::masked_mul(in[0], Tensor::from_vector({3}, {0.5f, 0.0f, -2.0f})); },
+                 {values({2, 3})});
+  const float inf = std::numeric_limits<float>::infinity();
+  const Var x(Tensor::from_vector({3}, {-inf, 2.0f, inf}));
+  CHECK(autograd::masked_mul(x, Tensor::from_vector({3}, {0.0f, 3.0f, 0.0f})).value().to_vector() ==
+        std::vector<float>{0.0f, 6.0f, 0.0f});
 }
 
 TEST_CASE("scalar add, mul and div and neg pass gradcheck") {

@@ -794,4 +794,31 @@ TEST_CASE("batches refuse a normalisation that would divide by zero, and subsets
                        tensor::ValueError);
 }
 
+TEST_CASE("pixel statistics refuse indices outside the data and datasets whose bytes do not add up") {
+  nn::Dataset d;
+  d.height = 1;
+  d.width = 2;
+  d.classes = 2;
+  d.images = {0, 255};
+  d.labels = {1};
+  CHECK_THROWS_WITH_AS(nn::pixel_statistics(d, {3}), "pixel_statistics: example 3 outside a dataset of 1",
+                       tensor::IndexError);
+  d.labels = {1, 0};  // two labels, one image
+  CHECK_THROWS_WITH_AS(nn::pixel_statistics(d, {0}), "pixel_statistics: dataset of 2 images of 1x2 holds 2 bytes",
+                       tensor::ShapeError);
+}
+
+TEST_CASE("validation_split keeps at least one example of each class for training") {
+  // Classes of sizes 1, 2 and 3 with fraction 0.9: rounding would send whole classes to validation.
+  const nn::Labels labels = {0, 1, 1, 2, 2, 2};
+  const nn::Split s = nn::validation_split(labels, 0.9, 1);
+  std::vector<int64_t> train_per_class(3, 0), validation_per_class(3, 0);
+  for (int64_t i : s.train) ++train_per_class[static_cast<size_t>(labels[static_cast<size_t>(i)])];
+  for (int64_t i : s.validation) ++validation_per_class[static_cast<size_t>(labels[static_cast<size_t>(i)])];
+  CHECK(train_per_class == std::vector<int64_t>{0, 1, 1});  // a single example can only be in one part
+  CHECK(validation_per_class == std::vector<int64_t>{1, 1, 2});
+  CHECK_THROWS_WITH_AS(nn::validation_split({0, -1}, 0.5, 1), "validation_split: negative label -1 at index 1",
+                       tensor::ValueError);
+}
+
 }  // TEST_SUITE

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 using autograd::Var;
 using tensor::Tensor;
@@ -133,6 +134,20 @@ TEST_CASE("kl_div treats zero target probabilities as contributing nothing") {
   CHECK(nn::kl_div(log_q, p).value().item() == doctest::Approx(std::log(2.0)));
 }
 
+TEST_CASE("a class ruled out by the target adds nothing, even with a log-probability of -inf") {
+  const float inf = std::numeric_limits<float>::infinity();
+  // p = [1, 0] against log q = [0, -inf]: KL = 1 * (0 - 0) + 0 = 0.
+  CHECK(nn::kl_div(Var(Tensor::from_vector({1, 2}, {0.0f, -inf})), Tensor::from_vector({1, 2}, {1.0f, 0.0f}))
+            .value()
+            .item() == 0.0f);
+  // A masked logit of -inf: cross-entropy of [2, 0, -inf] with label 0 is -log(e^2 / (e^2 + 1)) = 0.1269.
+  Var z(Tensor::from_vector({1, 3}, {2.0f, 0.0f, -inf}), true);
+  const Var loss = nn::cross_entropy(z, {0});
+  CHECK(loss.value().item() == doctest::Approx(std::log1p(std::exp(-2.0))));
+  loss.backward();
+  CHECK(all_finite(z.grad()));
+}
+
 TEST_CASE("distillation_loss is T^2 KL at alpha = 1 and plain cross-entropy at alpha = 0") {
   const Tensor s = logits(4, 5, 11), t = logits(4, 5, 12, 4.0f);
   const float kl = nn::kl_div(autograd::log_softmax(Var(s), 3.0f), softmax(t, 3.0f)).value().item();
@@ -165,8 +180,9 @@ TEST_CASE("losses stay finite at logits of magnitude 1e4 and temperatures from 0
 TEST_CASE("losses reject mismatched shapes, bad labels and bad hyper-parameters") {
   const Var z(Tensor::zeros({4, 10}));
   CHECK_THROWS_WITH_AS(nn::cross_entropy(z, {1, 2}), "cross_entropy: logits [4, 10] for 2 labels", tensor::ShapeError);
-  CHECK_THROWS_WITH_AS(nn::cross_entropy(z, {0, 1, 11, 2}), "one_hot: label 11 outside 0..9 (example 2)",
+  CHECK_THROWS_WITH_AS(nn::cross_entropy(z, {0, 1, 11, 2}), "cross_entropy: label 11 outside 0..9 (example 2)",
                        tensor::ValueError);
+  CHECK_THROWS_WITH_AS(nn::one_hot({0}, -2), "one_hot: need at least 1 class, got -2", tensor::ValueError);
   CHECK_THROWS_WITH_AS(nn::soft_cross_entropy(z, Tensor::zeros({4, 9})),
                        "soft_cross_entropy: logits [4, 10] and targets [4, 9] differ", tensor::ShapeError);
   CHECK_THROWS_WITH_AS(nn::kl_div(z, Tensor::zeros({4, 9})), "kl_div: log_q [4, 10] and p [4, 9] differ",

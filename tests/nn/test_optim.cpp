@@ -81,6 +81,32 @@ TEST_CASE("Adam adds weight decay to the gradient, AdamW shrinks the weights fir
   CHECK(value(w) == doctest::Approx(0.989));
 }
 
+TEST_CASE("Adam counts steps per parameter: one that starts late gets its first step's full correction") {
+  Var early = parameter_with_grad(1.0f, 2.0f);
+  Var late(Tensor::from_vector({1}, {1.0f}), true);
+  nn::Adam opt({early, late}, 0.01f);
+  for (int i = 0; i < 50; ++i) opt.step();  // late has no gradient yet
+  CHECK(value(late) == 1.0f);
+  (late * 2.0f).backward();
+  opt.step();
+  // Its first step, like any first Adam step, moves it by lr against the gradient's sign.
+  CHECK(value(late) == doctest::Approx(0.99));
+}
+
+TEST_CASE("optimizers refuse strided parameters, and values replaced by another shape") {
+  Var strided(Tensor::from_vector({2, 3}, {1, 2, 3, 4, 5, 6}).t(), true);
+  CHECK_THROWS_WITH_AS(nn::SGD({strided}, 0.1f),
+                       "optimizer: parameter 0 [3, 2] is a strided view; pass a contiguous tensor", tensor::ValueError);
+  Var p = parameter_with_grad(1.0f, 2.0f);
+  nn::SGD opt({p}, 0.1f, 0.9f);
+  p.value() = Tensor::zeros({4});  // replaced, not updated in place
+  p.zero_grad();
+  autograd::sum(p).backward();
+  CHECK_THROWS_WITH_AS(opt.step(),
+                       "optimizer step: parameter 0 is now [4] (or not contiguous); its optimizer state is [1]",
+                       tensor::ShapeError);
+}
+
 TEST_CASE("a parameter without a gradient is left alone") {
   Var p(Tensor::from_vector({1}, {1.0f}), true);
   nn::SGD({p}, 0.1f, 0.9f).step();

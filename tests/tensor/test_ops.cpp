@@ -789,4 +789,11 @@ TEST_CASE("set_num_threads refuses fewer than one thread") {
   CHECK(tensor::num_threads() >= 1);
 }
 
+TEST_CASE("add_ of a view of the same storage reads every value before writing it") {
+  // a = [[0, 1], [2, 3]]; a + a^T = [[0, 3], [3, 6]].
+  Tensor a = Tensor::arange(4).reshape({2, 2});
+  tensor::add_(a, a.t());
+  CHECK(a.to_vector() == std::vector<float>{0, 3, 3, 6});
+}
+
 }  // TEST_SUITE

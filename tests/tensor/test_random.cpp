@@ -291,4 +291,13 @@ TEST_CASE("random tensors reject arguments outside their domain") {
                        tensor::ValueError);
 }
 
+TEST_CASE("uniform never returns its upper bound, even where rounding would reach it") {
+  // Between 1 and the next float up, low + (high - low) u rounds to one of the two ends;
+  // a half-open interval leaves only 1.
+  tensor::Generator gen(5);
+  const float high = std::nextafter(1.0f, 2.0f);
+  const std::vector<float> v = tensor::uniform({10000}, 1.0f, high, gen).to_vector();
+  CHECK(std::all_of(v.begin(), v.end(), [](float x) { return x == 1.0f; }));
+}
+
 }  // TEST_SUITE

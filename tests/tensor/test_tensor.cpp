@@ -363,4 +363,20 @@ TEST_CASE("to_vector of a non-contiguous view lists its elements in row-major or
   CHECK(v.to_vector() == Values{5, 17, 9, 21, 6, 18, 10, 22});
 }
 
+TEST_CASE("copy_ from a view of the same storage reads every value before overwriting it") {
+  // b = [[0, 1, 2], [3, 4, 5], [6, 7, 8]]; b.copy_(b.t()) must give the transpose.
+  Tensor b = Tensor::arange(9).reshape({3, 3});
+  b.copy_(b.t());
+  CHECK(b.to_vector() == Values{0, 3, 6, 1, 4, 7, 2, 5, 8});
+  // Shifting rows down by one within one tensor.
+  Tensor a = Tensor::arange(4).reshape({4, 1});
+  a.narrow(0, 1, 3).copy_(a.narrow(0, 0, 3));
+  CHECK(a.to_vector() == Values{0, 0, 1, 2});
+}
+
+TEST_CASE("a shape with more elements than can be addressed is refused before allocating") {
+  CHECK_THROWS_WITH_AS(Tensor::empty({int64_t{1} << 32, int64_t{1} << 32}),
+                       "empty: shape [4294967296, 4294967296] has too many elements", tensor::ShapeError);
+}
+
 }  // TEST_SUITE
