@@ -2,8 +2,8 @@
 // with plain and transposed operands, at the teacher MLP's layer shapes and 1024^3.
 //
 // FLOPs: 2 per multiply-add, 2 * M * N * K per product.
+#include "bench/common.h"
 #include "tensor/matmul.h"
-#include "tensor/random.h"
 
 #include <benchmark/benchmark.h>
 #include <cblas.h>
@@ -13,14 +13,10 @@ namespace {
 using tensor::Tensor;
 
 void set_counters(benchmark::State& state, int64_t m, int64_t n, int64_t k) {
-  const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
-  state.counters["GFLOPS"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  bench::set_gflops(state, 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k));
 }
 
-Tensor random_matrix(int64_t rows, int64_t cols) {
-  tensor::Generator gen(7);
-  return tensor::uniform({rows, cols}, -1.0f, 1.0f, gen);
-}
+Tensor random_matrix(int64_t rows, int64_t cols) { return bench::random_tensor({rows, cols}); }
 
 // C[M, N] = A[M, K] B[K, N] straight through OpenBLAS.
 void BM_Sgemm(benchmark::State& state) {
@@ -76,5 +72,3 @@ BENCHMARK(BM_MatmulTransposedB)->Apply(shapes);
 BENCHMARK(BM_MatmulTransposedA)->Apply(shapes);
 
 }  // namespace
-
-BENCHMARK_MAIN();

@@ -1,0 +1,61 @@
+// The elementwise and reduction kernels at the sizes a training step uses (batch 128,
+// 1200 hidden units), in GB/s of memory traffic: bytes read plus bytes written.
+#include "bench/common.h"
+#include "tensor/ops.h"
+
+#include <benchmark/benchmark.h>
+
+namespace {
+
+using tensor::Tensor;
+
+constexpr int64_t kRows = 128;
+constexpr int64_t kCols = 1200;
+constexpr double kMatrixBytes = kRows * kCols * sizeof(float);
+
+void set_bytes(benchmark::State& state, double bytes_per_iteration) {
+  state.counters["GB/s"] = benchmark::Counter(bytes_per_iteration * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// y = x + b with b [1200] broadcast over rows: the bias of a linear layer. Reads x, writes y.
+void BM_AddBias(benchmark::State& state) {
+  const Tensor x = bench::random_tensor({kRows, kCols}), b = bench::random_tensor({kCols});
+  for (auto _ : state) benchmark::DoNotOptimize(tensor::add(x, b));
+  set_bytes(state, 2 * kMatrixBytes);
+}
+
+// y = max(x, 0). Reads x, writes y.
+void BM_Relu(benchmark::State& state) {
+  const Tensor x = bench::random_tensor({kRows, kCols});
+  for (auto _ : state) benchmark::DoNotOptimize(tensor::relu(x));
+  set_bytes(state, 2 * kMatrixBytes);
+}
+
+// y = a * b elementwise: relu's backward, dy * mask. Reads two, writes one.
+void BM_Mul(benchmark::State& state) {
+  const Tensor a = bench::random_tensor({kRows, kCols}), b = bench::random_tensor({kRows, kCols}, 8);
+  for (auto _ : state) benchmark::DoNotOptimize(tensor::mul(a, b));
+  set_bytes(state, 3 * kMatrixBytes);
+}
+
+// The bias gradient: the sum over the batch axis. Reads the matrix.
+void BM_SumRows(benchmark::State& state) {
+  const Tensor x = bench::random_tensor({kRows, kCols});
+  for (auto _ : state) benchmark::DoNotOptimize(tensor::sum(x, 0));
+  set_bytes(state, kMatrixBytes);
+}
+
+// A log-softmax over the 10 classes of a batch of logits. Reads and writes [128, 10].
+void BM_LogSoftmax(benchmark::State& state) {
+  const Tensor x = bench::random_tensor({kRows, 10});
+  for (auto _ : state) benchmark::DoNotOptimize(tensor::log_softmax(x, 1));
+  set_bytes(state, 2.0 * kRows * 10 * sizeof(float));
+}
+
+BENCHMARK(BM_AddBias)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Relu)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Mul)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_SumRows)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_LogSoftmax)->Unit(benchmark::kMicrosecond);
+
+}  // namespace
