@@ -1,6 +1,5 @@
 #include "autograd/conv.h"
 
-#include "autograd/ops.h"
 #include "tensor/conv.h"
 #include "tensor/errors.h"
 
@@ -18,30 +17,20 @@ Var im2col(const Var& x, int64_t kernel_h, int64_t kernel_w, int64_t stride, int
                   });
 }
 
-// y = permute(reshape(im2col(x) W^T + b)): composed, so its backward is that of its parts.
+// y[n] = b + W cols(x[n])     dL/dW = sum_n dy[n] cols(x[n])^T, dL/db = sum dy,
+//                             dL/dx[n] = col2im(W^T dy[n])
 Var conv2d(const Var& x, const Var& weight, const Var& bias, int64_t stride, int64_t padding) {
-  if (x.value().dim() != 4 || weight.value().dim() != 4) {
-    throw T::ShapeError("conv2d: expects input [N, C, H, W] and weight [O, C, kh, kw], got " +
-                        T::to_string(x.shape()) + " and " + T::to_string(weight.shape()));
-  }
-  const int64_t out_channels = weight.shape()[0];
-  if (x.shape()[1] != weight.shape()[1]) {
-    throw T::ShapeError("conv2d: input " + T::to_string(x.shape()) + " has " + std::to_string(x.shape()[1]) +
-                        " channels but weight " + T::to_string(weight.shape()) + " expects " +
-                        std::to_string(weight.shape()[1]));
-  }
-  if (bias.defined() && bias.shape() != Shape{out_channels}) {
-    throw T::ShapeError("conv2d: bias " + T::to_string(bias.shape()) + " does not match " +
-                        std::to_string(out_channels) + " output channels");
-  }
-  const int64_t kh = weight.shape()[2];
-  const int64_t kw = weight.shape()[3];
-  const int64_t out_h = T::conv_output_size(x.shape()[2], kh, stride, padding, "conv2d");
-  const int64_t out_w = T::conv_output_size(x.shape()[3], kw, stride, padding, "conv2d");
-  const Var cols = im2col(x, kh, kw, stride, padding);                       // [N*Ho*Wo, C*kh*kw]
-  Var y = matmul(cols, transpose(reshape(weight, {out_channels, -1}), 0, 1));  // [N*Ho*Wo, O]
-  if (bias.defined()) y = y + bias;
-  return permute(reshape(y, {x.shape()[0], out_h, out_w, out_channels}), {0, 3, 1, 2});
+  Tensor y = T::conv2d(x.value(), weight.value(), bias.defined() ? bias.value() : Tensor(), stride, padding);
+  std::vector<Var> inputs = {x, weight};
+  if (bias.defined()) inputs.push_back(bias);
+  return make_var(std::move(y), std::move(inputs), "conv2d",
+                  [vx = x.value(), vw = weight.value(), stride, padding](const Tensor& dy, Grads& g) {
+                    const bool want_bias = g.size() > 2 && g.wants(2);
+                    T::Conv2dGrads d = T::conv2d_backward(dy, vx, vw, stride, padding, g.wants(0), g.wants(1), want_bias);
+                    if (g.wants(0)) g[0] += d.input;
+                    if (g.wants(1)) g[1] += d.weight;
+                    if (want_bias) g[2] += d.bias;
+                  });
 }
 
 // y = max over each window    dL/dx = dL/dy at each window's maximum, 0 elsewhere

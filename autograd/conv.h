@@ -21,9 +21,13 @@ Var im2col(const Var& x, int64_t kernel_h, int64_t kernel_w, int64_t stride, int
 ///
 /// \f[ y[n, o, h, w] = b_o + \sum_{c, i, j} W[o, c, i, j]\; x[n, c,\ h s - p + i,\ w s - p + j] \f]
 ///
-/// Composed from primitives: \f$ Y = \operatorname{im2col}(x)\, W_{[O, C k_h k_w]}^\top + b \f$,
-/// reshaped to [N, Ho, Wo, O] and permuted to NCHW. Its gradient is theirs: the weight
-/// gradient is one matrix product, the input gradient goes through `col2im`.
+/// A fused primitive, image by image (see `tensor::conv2d` and `tensor::conv2d_backward`):
+/// \f[ \frac{\partial L}{\partial W} = \sum_n dY_n \operatorname{cols}(x_n)^\top, \quad
+///     \frac{\partial L}{\partial b_o} = \sum_{n,h,w} dY_{n,o,h,w}, \quad
+///     \frac{\partial L}{\partial x_n} = \operatorname{col2im}(W^\top dY_n) \f]
+/// It equals the composition \f$ \operatorname{im2col}(x)\, W_{[O, C k_h k_w]}^\top + b \f$ reshaped to
+/// [N, Ho, Wo, O] and permuted to NCHW, values and gradients (a test checks both), but
+/// never builds the batch-sized column matrix (29 MB for the teacher's second layer).
 /// \param x [N, C, H, W] \param weight [O, C, kh, kw] \param bias [O], or undefined for none
 /// \param stride s \param padding p (zeros on each side)
 /// \returns [N, O, Ho, Wo] with \f$ H_o = \lfloor (H + 2p - k_h)/s \rfloor + 1 \f$

@@ -91,7 +91,7 @@ Var log(const Var& x) {
 // y = max(x, 0)        dy/dx = [x > 0]
 Var relu(const Var& x) {
   Tensor y = T::relu(x.value());
-  return make_var(y, {x}, "relu", [y](const Tensor& dy, Grads& g) { g[0] += T::mul(dy, T::gt(y, 0.0f)); });
+  return make_var(y, {x}, "relu", [y](const Tensor& dy, Grads& g) { g[0] += T::relu_backward(dy, y); });
 }
 
 // Y = A B              dL/dA = dY B^T, dL/dB = A^T dY (transposes are views, handed to BLAS as flags)
@@ -102,6 +102,19 @@ Var matmul(const Var& a, const Var& b) {
     if (g.wants(0)) g[0] += T::matmul(dy, vb.transpose(r, r + 1));
     if (g.wants(1)) g[1] += T::matmul(va.transpose(r, r + 1), dy);
   });
+}
+
+// Y = X W^T + b         dL/dX = dY W, dL/dW = dY^T X, dL/db = sum over rows of dY
+Var linear(const Var& x, const Var& weight, const Var& bias) {
+  Tensor y = T::linear(x.value(), weight.value(), bias.defined() ? bias.value() : Tensor());
+  std::vector<Var> inputs = {x, weight};
+  if (bias.defined()) inputs.push_back(bias);
+  return make_var(std::move(y), std::move(inputs), "linear",
+                  [vx = x.value(), vw = weight.value()](const Tensor& dy, Grads& g) {
+                    if (g.wants(0)) g[0] += T::matmul(dy, vw);
+                    if (g.wants(1)) g[1] += T::matmul(dy.t(), vx);  // [out, N] @ [N, in]: already W's layout
+                    if (g.size() > 2 && g.wants(2)) g[2] += T::sum(dy, 0);
+                  });
 }
 
 // y = sum_i x_i        dy/dx_i = 1

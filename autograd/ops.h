@@ -78,6 +78,19 @@ Var relu(const Var& x);
 /// \param a [M, K] or [B, M, K] \param b [K, N] or [B, K, N] \returns [M, N] or [B, M, N]
 /// \throws tensor::ShapeError `matmul: inner dimensions differ: [32, 784] @ [100, 10]`.
 Var matmul(const Var& a, const Var& b);
+/// \ingroup autograd
+/// \brief A linear layer, fused: \f$ Y = X W^\top + b \f$ (see `tensor::linear`).
+///
+/// \f[ \frac{\partial L}{\partial X} = \frac{\partial L}{\partial Y} W, \quad
+///     \frac{\partial L}{\partial W} = \Big(\frac{\partial L}{\partial Y}\Big)^{\!\top} X, \quad
+///     \frac{\partial L}{\partial b} = \sum_n \frac{\partial L}{\partial Y_{n\cdot}} \f]
+///
+/// The same as `matmul(x, transpose(weight, 0, 1)) + bias`, which a test checks, but the
+/// weight gradient comes out of BLAS in W's own [out, in] layout instead of being computed
+/// as \f$ W^\top \f$'s and copied back through the transpose, and the bias costs no pass.
+/// \param x [N, in] \param weight [out, in] \param bias [out], or undefined for none
+/// \returns [N, out] \throws tensor::ShapeError `linear: input [32, 100] does not match weight [10, 784]`.
+Var linear(const Var& x, const Var& weight, const Var& bias);
 ///@}
 
 /// \name Reductions

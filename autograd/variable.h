@@ -141,6 +141,7 @@ class Grads {
   explicit Grads(const std::vector<std::shared_ptr<Node>>& inputs) : inputs_(inputs) {}
   Slot operator[](size_t i) { return Slot(wants(i) ? inputs_[i].get() : nullptr); }  ///< slot of input i
   bool wants(size_t i) const { return inputs_[i]->requires_grad; }  ///< does input i need a gradient?
+  size_t size() const { return inputs_.size(); }                     ///< number of inputs
 
  private:
   const std::vector<std::shared_ptr<Node>>& inputs_;

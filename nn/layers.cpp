@@ -32,8 +32,8 @@ Linear::Linear(int64_t in, int64_t out, tensor::Generator& gen) {
   bias = register_parameter("bias", Tensor::zeros({out}));
 }
 
-// y = x W^T + b
-Var Linear::forward(const Var& x) { return autograd::matmul(x, autograd::transpose(weight, 0, 1)) + bias; }
+// y = x W^T + b, fused (see autograd::linear)
+Var Linear::forward(const Var& x) { return autograd::linear(x, weight, bias); }
 
 std::string Linear::describe() const {
   return "Linear(" + std::to_string(weight.shape()[1]) + " -> " + std::to_string(weight.shape()[0]) + ")";

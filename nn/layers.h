@@ -22,7 +22,7 @@ class Linear : public Module {
   /// \throws tensor::ValueError when a size is not positive.
   Linear(int64_t in, int64_t out, tensor::Generator& gen);
   /// \brief \f$ y = x W^\top + b \f$. \param x [N, in] \returns [N, out]
-  /// \throws tensor::ShapeError `matmul: inner dimensions differ: [32, 784] @ [100, 10]`-style on a wrong width.
+  /// \throws tensor::ShapeError `linear: input [32, 100] does not match weight [10, 784]` on a wrong width.
   Var forward(const Var& x) override;
   std::string describe() const override;  ///< `Linear(784 -> 100)`
 

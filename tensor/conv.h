@@ -43,6 +43,44 @@ Tensor col2im(const Tensor& cols, const Shape& image_shape, int64_t kernel_h, in
               int64_t padding);
 
 /// \ingroup tensor
+/// \brief 2-D convolution (cross-correlation) of an image batch, image by image.
+///
+/// \f[ y[n, o] = b_o + W_{[O,\ C k_h k_w]} \; \operatorname{cols}(x_n)_{[C k_h k_w,\ H_o W_o]} \f]
+///
+/// Each image's receptive fields are laid out in a buffer small enough to stay in cache,
+/// and multiplied by the weights in one `cblas_sgemm` whose result is already that
+/// image's NCHW output; images are shared out among the threads (OpenBLAS runs single-
+/// threaded inside them). Equal to the composition through `im2col`, `matmul` and a
+/// permute, which the tests check, without its batch-sized column matrix or the permute copy.
+/// \param x [N, C, H, W] \param weight [O, C, kh, kw] \param bias [O], or undefined for none
+/// \param stride s \param padding p
+/// \returns [N, O, Ho, Wo]
+/// \throws ShapeError `conv2d: input [8, 3, 28, 28] has 3 channels but weight [32, 1, 3, 3] expects 1`
+///         and the like; ValueError on a window that does not fit.
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t stride, int64_t padding);
+
+/// \ingroup tensor
+/// \brief The gradients of `conv2d` (an undefined tensor for those not asked for).
+struct Conv2dGrads {
+  Tensor input;   ///< [N, C, H, W]: \f$ \operatorname{col2im}(W^\top dY_n) \f$ per image
+  Tensor weight;  ///< [O, C, kh, kw]: \f$ \sum_n dY_n \operatorname{cols}(x_n)^\top \f$
+  Tensor bias;    ///< [O]: \f$ \sum_{n, h, w} dY \f$
+};
+
+/// \ingroup tensor
+/// \brief The backward pass of `conv2d`, image by image like the forward pass.
+///
+/// Per-thread partial sums of the weight and bias gradients are added in thread order, so
+/// a given thread count always gives the same bits.
+/// \param dy [N, O, Ho, Wo] \param x [N, C, H, W] the forward input \param weight [O, C, kh, kw]
+/// \param stride s \param padding p \param need_input compute the input gradient
+/// \param need_weight compute the weight gradient \param need_bias compute the bias gradient
+/// \returns the requested gradients
+/// \throws ShapeError when dy does not match the forward geometry.
+Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, int64_t stride, int64_t padding,
+                            bool need_input, bool need_weight, bool need_bias);
+
+/// \ingroup tensor
 /// \brief The result of `max_pool2d`: the maxima and where each came from.
 struct MaxPool2dResult {
   Tensor values;                 ///< [N, C, Ho, Wo]

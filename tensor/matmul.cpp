@@ -42,6 +42,17 @@ BlasOperand blas_operand(const Tensor& x) {
   throw ShapeError("matmul: " + what + ": " + to_string(a.shape()) + " @ " + to_string(b.shape()));
 }
 
+// y[i] = a[i] b[i] + beta y[i] for each of `batch` matrices [m, k] @ [k, n]; y contiguous.
+void gemm(const Tensor& a, const Tensor& b, Tensor& y, int64_t batch, int64_t m, int64_t n, int64_t k, float beta) {
+  const BlasOperand pa = blas_operand(a);
+  const BlasOperand pb = blas_operand(b);
+  for (int64_t i = 0; i < batch; ++i) {
+    cblas_sgemm(CblasRowMajor, pa.trans, pb.trans, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), 1.0f,
+                pa.t.data() + i * pa.batch_stride, static_cast<int>(pa.ld), pb.t.data() + i * pb.batch_stride,
+                static_cast<int>(pb.ld), beta, y.data() + i * m * n, static_cast<int>(n));
+  }
+}
+
 }  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
@@ -57,14 +68,28 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   Tensor y = batched ? Tensor::empty({batch, m, n}) : Tensor::empty({m, n});
   if (y.numel() == 0) return y;
   if (k == 0) return y.fill_(0.0f);
-  const BlasOperand pa = blas_operand(a);
-  const BlasOperand pb = blas_operand(b);
-  for (int64_t i = 0; i < batch; ++i) {
-    cblas_sgemm(CblasRowMajor, pa.trans, pb.trans, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), 1.0f,
-                pa.t.data() + i * pa.batch_stride, static_cast<int>(pa.ld), pb.t.data() + i * pb.batch_stride,
-                static_cast<int>(pb.ld), 0.0f, y.data() + i * m * n, static_cast<int>(n));
-  }
+  gemm(a, b, y, batch, m, n, k, 0.0f);
   return y;
 }
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  if (x.dim() != 2 || weight.dim() != 2 || x.shape()[1] != weight.shape()[1]) {
+    throw ShapeError("linear: input " + to_string(x.shape()) + " does not match weight " + to_string(weight.shape()));
+  }
+  const int64_t n = x.shape()[0], in = x.shape()[1], out = weight.shape()[0];
+  if (bias.defined() && bias.shape() != Shape{out}) {
+    throw ShapeError("linear: bias " + to_string(bias.shape()) + " does not match weight " + to_string(weight.shape()));
+  }
+  Tensor y = Tensor::empty({n, out});
+  if (bias.defined()) {
+    y.copy_(bias);  // every row starts as the bias; the product is added onto it
+  } else {
+    y.fill_(0.0f);
+  }
+  if (y.numel() > 0 && in > 0) gemm(x, weight.t(), y, 1, n, out, in, 1.0f);
+  return y;
+}
+
+bool blas_uses_openmp() { return openblas_get_parallel() == 2; }
 
 }  // namespace tensor

@@ -22,4 +22,20 @@ namespace tensor {
 ///         ranks other than 2 or 3 or differing batches.
 Tensor matmul(const Tensor& a, const Tensor& b);
 
+/// \ingroup tensor
+/// \brief A linear layer's forward pass in one `cblas_sgemm`: \f$ Y = X W^\top + b \f$.
+///
+/// The output is first filled with the bias, row by row, and the product is accumulated
+/// onto it (BLAS's \f$ \beta = 1 \f$), so the bias costs no extra pass; W is read through
+/// the transpose flag, never copied. Equal to `add(matmul(x, weight.t()), bias)`.
+/// \param x [N, in] \param weight [out, in] \param bias [out], or undefined for none
+/// \returns [N, out], contiguous
+/// \throws ShapeError `linear: input [32, 100] does not match weight [10, 784]`, and on a bias of the wrong size.
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias);
+
+/// \ingroup tensor
+/// \brief The OpenBLAS build in use: true when it runs on OpenMP, sharing the kernels' thread
+/// pool (the pthread build would compete with it for the cores).
+bool blas_uses_openmp();
+
 }  // namespace tensor

@@ -157,6 +157,13 @@ Tensor log(const Tensor& x) { return unary_map(x, [](float v) { return std::log(
 Tensor sqrt(const Tensor& x) { return unary_map(x, [](float v) { return std::sqrt(v); }); }
 Tensor relu(const Tensor& x) { return unary_map(x, [](float v) { return v > 0.0f ? v : 0.0f; }); }
 
+Tensor relu_backward(const Tensor& dy, const Tensor& y) {
+  if (dy.shape() != y.shape()) {
+    throw ShapeError("relu_backward: shapes " + to_string(dy.shape()) + " and " + to_string(y.shape()) + " differ");
+  }
+  return binary_map("relu_backward", dy, y, [](float g, float v) { return v > 0.0f ? g : 0.0f; });
+}
+
 Tensor& add_(Tensor& y, const Tensor& x) {
   Shape target;
   try {

@@ -105,6 +105,13 @@ Tensor sqrt(const Tensor& x);
 /// \ingroup tensor
 /// \brief \f$ y = \max(x, 0) \f$. \param x [...] \returns [...]
 Tensor relu(const Tensor& x);
+/// \ingroup tensor
+/// \brief The gradient of ReLU in one pass: \f$ dx = dy \cdot [y > 0] \f$, where y = relu(x).
+///
+/// Equal to `mul(dy, gt(y, 0))` without the mask's intermediate tensor.
+/// \param dy [...] \param y [...] the same shape \returns [...]
+/// \throws ShapeError `relu_backward: shapes [2, 3] and [3, 2] differ`.
+Tensor relu_backward(const Tensor& dy, const Tensor& y);
 ///@}
 
 /// \name In place

@@ -5,18 +5,93 @@
 
 #include <algorithm>
 #include <cstring>
+#include <mutex>
 #include <new>
 #include <numeric>
 #include <string>
+#include <unordered_map>
 
 namespace tensor {
 
-Storage::Storage(int64_t size)
-    : data_(static_cast<float*>(::operator new(static_cast<std::size_t>(std::max<int64_t>(size, 1)) * sizeof(float),
-                                               std::align_val_t{kAlignment}))),
-      size_(size) {}
+namespace {
 
-Storage::~Storage() { ::operator delete(data_, std::align_val_t{kAlignment}); }
+// Blocks below this size come from the system allocator, which is fast for them.
+constexpr std::size_t kCacheMinBytes = std::size_t{64} << 10;
+
+void* allocate(std::size_t bytes) { return ::operator new(bytes, std::align_val_t{Storage::kAlignment}); }
+void deallocate(void* p) { ::operator delete(p, std::align_val_t{Storage::kAlignment}); }
+
+// Freed large blocks by size, for reuse. Thread-safe; never destroyed (tensors in static
+// objects may be freed after it would have been).
+class BlockCache {
+ public:
+  static BlockCache& instance() {
+    static BlockCache* cache = new BlockCache;
+    return *cache;
+  }
+  // A kept block of exactly `bytes`, or nullptr.
+  void* take(std::size_t bytes) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const auto it = blocks_.find(bytes);
+    if (it == blocks_.end()) return nullptr;
+    void* p = it->second;
+    blocks_.erase(it);
+    cached_ -= bytes;
+    return p;
+  }
+  // Keeps the block if the budget allows; otherwise frees it.
+  void give(void* p, std::size_t bytes) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (cached_ + bytes <= kStorageCacheBytes) {
+        blocks_.emplace(bytes, p);
+        cached_ += bytes;
+        return;
+      }
+    }
+    deallocate(p);
+  }
+  std::size_t cached() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return cached_;
+  }
+  void clear() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto& [bytes, p] : blocks_) deallocate(p);
+    blocks_.clear();
+    cached_ = 0;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::unordered_multimap<std::size_t, void*> blocks_;
+  std::size_t cached_ = 0;
+};
+
+// Large requests are rounded up to whole 64 KiB, so nearby sizes share blocks.
+std::size_t rounded_bytes(int64_t size) {
+  const std::size_t bytes = static_cast<std::size_t>(std::max<int64_t>(size, 1)) * sizeof(float);
+  return bytes < kCacheMinBytes ? bytes : (bytes + kCacheMinBytes - 1) / kCacheMinBytes * kCacheMinBytes;
+}
+
+}  // namespace
+
+std::size_t cached_storage_bytes() { return BlockCache::instance().cached(); }
+
+void release_cached_storage() { BlockCache::instance().clear(); }
+
+Storage::Storage(int64_t size) : data_(nullptr), size_(size), bytes_(rounded_bytes(size)) {
+  void* p = bytes_ >= kCacheMinBytes ? BlockCache::instance().take(bytes_) : nullptr;
+  data_ = static_cast<float*>(p != nullptr ? p : allocate(bytes_));
+}
+
+Storage::~Storage() {
+  if (bytes_ >= kCacheMinBytes) {
+    BlockCache::instance().give(data_, bytes_);
+  } else {
+    deallocate(data_);
+  }
+}
 
 Tensor::Tensor(std::shared_ptr<Storage> storage, Shape shape, Strides strides, int64_t offset)
     : storage_(std::move(storage)), shape_(std::move(shape)), strides_(std::move(strides)), offset_(offset) {}

@@ -18,6 +18,11 @@ namespace tensor {
 
 /// \ingroup tensor
 /// \brief A block of float32 values, 64-byte aligned, shared by every view of it.
+///
+/// Blocks of 64 KiB and more are recycled: a freed block is kept (up to
+/// `kStorageCacheBytes` in all) and handed to the next request of the same rounded size.
+/// A training step allocates the same sizes every time, and without the cache each of
+/// them was a fresh `mmap` whose pages fault in again (9 ms of an 87 ms CNN step).
 class Storage {
  public:
   /// \brief Allocates `size` floats, uninitialised.
@@ -35,7 +40,20 @@ class Storage {
  private:
   float* data_;
   int64_t size_;
+  std::size_t bytes_;  // allocated, rounded up
 };
+
+/// \ingroup tensor
+/// \brief At most this many bytes of freed storage are kept for reuse.
+inline constexpr std::size_t kStorageCacheBytes = std::size_t{256} << 20;
+
+/// \ingroup tensor
+/// \brief Bytes of freed storage currently kept for reuse.
+std::size_t cached_storage_bytes();
+
+/// \ingroup tensor
+/// \brief Returns every kept block to the system (e.g. after training, before a memory-hungry phase).
+void release_cached_storage();
 
 /// \ingroup tensor
 /// \brief A float32 n-d array: a view (shape, strides, offset) over shared storage.

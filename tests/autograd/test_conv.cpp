@@ -2,9 +2,11 @@
 #include "autograd/conv.h"
 
 #include "autograd/gradcheck.h"
+#include "autograd/ops.h"
 #include "tensor/conv.h"
 #include "tensor/errors.h"
 #include "tensor/ops.h"
+#include "tensor/parallel.h"
 #include "tensor/random.h"
 
 #include <doctest/doctest.h>
@@ -58,6 +60,53 @@ TEST_CASE("conv2d equals the direct definition for several strides, paddings and
     const Tensor y = autograd::conv2d(Var(x), Var(w), Var(b), g.stride, g.padding).value();
     CHECK(tensor::allclose(y, direct_conv2d(x, w, b, g.stride, g.padding), 1e-4f, 1e-5f));
   }
+}
+
+TEST_CASE("the fused conv2d equals its composition from im2col, matmul and permute, gradients included") {
+  // The composition the fused kernel replaces: Y = im2col(x) W^T + b, reshaped to NHWC, permuted to NCHW.
+  const auto composed = [](const Var& x, const Var& w, const Var& b, int64_t stride, int64_t padding) {
+    const int64_t o = w.shape()[0], kh = w.shape()[2], kw = w.shape()[3];
+    const int64_t oh = tensor::conv_output_size(x.shape()[2], kh, stride, padding);
+    const int64_t ow = tensor::conv_output_size(x.shape()[3], kw, stride, padding);
+    const Var cols = autograd::im2col(x, kh, kw, stride, padding);
+    const Var y = autograd::matmul(cols, autograd::transpose(autograd::reshape(w, {o, -1}), 0, 1)) + b;
+    return autograd::permute(autograd::reshape(y, {x.shape()[0], oh, ow, o}), {0, 3, 1, 2});
+  };
+  for (const Geometry& g : {Geometry{1, 1, 3}, Geometry{2, 0, 2}, Geometry{2, 2, 5}}) {
+    CAPTURE(g.stride);
+    CAPTURE(g.kernel);
+    const Tensor x = values({3, 2, 9, 8}, 11), w = values({4, 2, g.kernel, g.kernel}, 12), b = values({4}, 13);
+    Var xf(x, true), wf(w, true), bf(b, true), xc(x, true), wc(w, true), bc(b, true);
+    const Var fused = autograd::conv2d(xf, wf, bf, g.stride, g.padding);
+    const Var reference = composed(xc, wc, bc, g.stride, g.padding);
+    REQUIRE(fused.shape() == reference.shape());
+    CHECK(tensor::allclose(fused.value(), reference.value(), 1e-4f, 1e-5f));
+    const Tensor dy = values(fused.shape(), 14);
+    fused.backward(dy);
+    reference.backward(dy);
+    CHECK(tensor::allclose(xf.grad(), xc.grad(), 1e-4f, 1e-5f));
+    CHECK(tensor::allclose(wf.grad(), wc.grad(), 1e-4f, 1e-5f));
+    CHECK(tensor::allclose(bf.grad(), bc.grad(), 1e-4f, 1e-5f));
+  }
+}
+
+TEST_CASE("conv2d gives the same bits on one thread and on two, big enough to be split") {
+  const Tensor x = values({16, 3, 20, 20}, 15), w = values({8, 3, 3, 3}, 16), b = values({8}, 17);
+  const auto run = [&](int threads) {
+    tensor::set_num_threads(threads);
+    Var xv(x, true), wv(w, true), bv(b, true);
+    const Var y = autograd::conv2d(xv, wv, bv, 1, 1);
+    y.backward(values(y.shape(), 18));
+    return std::vector<Tensor>{y.value(), xv.grad(), wv.grad(), bv.grad()};
+  };
+  const std::vector<Tensor> one = run(1), two = run(2);
+  tensor::set_num_threads(2);
+  // Forward and input gradient are per image; weight and bias gradients add per-thread parts,
+  // so they may differ in the last bits between thread counts, and only that.
+  CHECK(tensor::allclose(one[0], two[0], 0.0f, 0.0f));
+  CHECK(tensor::allclose(one[1], two[1], 0.0f, 0.0f));
+  CHECK(tensor::allclose(one[2], two[2], 1e-5f, 1e-5f));
+  CHECK(tensor::allclose(one[3], two[3], 1e-5f, 1e-5f));
 }
 
 TEST_CASE("conv2d passes gradcheck on input, weight and bias") {
@@ -118,6 +167,11 @@ TEST_CASE("conv2d and pooling report bad shapes and geometries") {
   const tensor::MaxPool2dResult pooled = tensor::max_pool2d(Tensor::zeros({1, 1, 4, 4}), 2, 2);
   CHECK_THROWS_WITH_AS(tensor::max_pool2d_backward(pooled.values, pooled.argmax, {1, 1, 2, 2}),
                        "max_pool2d_backward: recorded position 8 outside image [1, 1, 2, 2]", tensor::ShapeError);
+  // Two planes of 2x2, one maximum each: plane 0's maximum may not point into plane 1.
+  CHECK_THROWS_WITH_AS(tensor::max_pool2d_backward(Tensor::ones({1, 2, 1, 1}), {5, 6}, {1, 2, 2, 2}),
+                       "max_pool2d_backward: recorded position 5 is not in plane 0 of [1, 2, 2, 2]", tensor::ShapeError);
+  CHECK_THROWS_WITH_AS(tensor::max_pool2d_backward(Tensor::ones({3}), {0, 1, 2}, {1, 2, 2, 2}),
+                       "max_pool2d_backward: 3 maxima do not split over the 2 planes of [1, 2, 2, 2]", tensor::ShapeError);
   CHECK_THROWS_WITH_AS(autograd::max_pool2d(Var(Tensor::zeros({4, 4})), 2, 2),
                        "max_pool2d: expects an NCHW image batch, got shape [4, 4]", tensor::ShapeError);
   CHECK_THROWS_WITH_AS(tensor::conv_output_size(28, 3, 0, 1),

@@ -240,4 +240,37 @@ TEST_CASE("dropout with p = 0 is the identity and p outside [0, 1) is rejected")
   CHECK_THROWS_WITH_AS(autograd::dropout(x, 1.0f, gen), "dropout: p must be in [0, 1), got 1",
                        tensor::ValueError);
 }
+TEST_CASE("the fused linear equals x W^T + b composed from matmul, transpose and add, gradients included") {
+  const Tensor x = values({5, 4}), w = values({3, 4}, 7), b = values({3}, 8);
+  Var xf(x, true), wf(w, true), bf(b, true);
+  Var xc(x, true), wc(w, true), bc(b, true);
+  const Var fused = autograd::linear(xf, wf, bf);
+  const Var composed = autograd::matmul(xc, autograd::transpose(wc, 0, 1)) + bc;
+  CHECK(tensor::allclose(fused.value(), composed.value(), 1e-5f, 1e-6f));
+  const Tensor dy = values({5, 3}, 9);
+  fused.backward(dy);
+  composed.backward(dy);
+  CHECK(tensor::allclose(xf.grad(), xc.grad(), 1e-5f, 1e-6f));
+  CHECK(tensor::allclose(wf.grad(), wc.grad(), 1e-5f, 1e-6f));
+  CHECK(tensor::allclose(bf.grad(), bc.grad(), 1e-5f, 1e-6f));
+  CHECK(wf.grad().is_contiguous());
+}
+
+TEST_CASE("linear passes gradcheck with and without a bias, and reports mismatched shapes") {
+  check_gradient([](const Inputs& in) { return autograd::linear(in[0], in[1], in[2]); },
+                 {values({4, 3}), values({2, 3}, 5), values({2}, 6)});
+  check_gradient([](const Inputs& in) { return autograd::linear(in[0], in[1], Var()); }, {values({4, 3}), values({2, 3}, 5)});
+  CHECK_THROWS_WITH_AS(autograd::linear(Var(Tensor::zeros({32, 100})), Var(Tensor::zeros({10, 784})), Var()),
+                       "linear: input [32, 100] does not match weight [10, 784]", tensor::ShapeError);
+  CHECK_THROWS_WITH_AS(autograd::linear(Var(Tensor::zeros({2, 3})), Var(Tensor::zeros({4, 3})), Var(Tensor::zeros({5}))),
+                       "linear: bias [5] does not match weight [4, 3]", tensor::ShapeError);
+}
+
+TEST_CASE("the fused relu_backward equals dy times the mask y > 0") {
+  const Tensor y = tensor::relu(values({6, 7})), dy = values({6, 7}, 4);
+  CHECK(tensor::allclose(tensor::relu_backward(dy, y), tensor::mul(dy, tensor::gt(y, 0.0f)), 0.0f, 0.0f));
+  CHECK_THROWS_WITH_AS(tensor::relu_backward(Tensor::zeros({2, 3}), Tensor::zeros({3, 2})),
+                       "relu_backward: shapes [2, 3] and [3, 2] differ", tensor::ShapeError);
+}
+
 }

@@ -108,7 +108,7 @@ TEST_CASE("Linear's Kaiming initialisation has variance 2 / fan_in and zero bias
 TEST_CASE("Linear reports an input of the wrong width with both shapes") {
   tensor::Generator gen(7);
   nn::Linear layer(784, 100, gen);
-  CHECK_THROWS_WITH_AS(layer(Var(Tensor::zeros({32, 100}))), "matmul: inner dimensions differ: [32, 100] @ [784, 100]",
+  CHECK_THROWS_WITH_AS(layer(Var(Tensor::zeros({32, 100}))), "linear: input [32, 100] does not match weight [100, 784]",
                        tensor::ShapeError);
   CHECK_THROWS_WITH_AS(nn::Linear(0, 3, gen), "Linear: in must be positive, got 0", tensor::ValueError);
 }

@@ -218,4 +218,8 @@ TEST_CASE("matmul names the mismatch and both shapes") {
                        "matmul: batch sizes differ: [2, 3, 4] @ [3, 4, 5]", tensor::ShapeError);
 }
 
+TEST_CASE("OpenBLAS is the OpenMP build, sharing the kernels' threads instead of competing for the cores") {
+  CHECK(tensor::blas_uses_openmp());
+}
+
 }  // TEST_SUITE

@@ -379,4 +379,25 @@ TEST_CASE("a shape with more elements than can be addressed is refused before al
                        "empty: shape [4294967296, 4294967296] has too many elements", tensor::ShapeError);
 }
 
+TEST_CASE("freed large storage is reused for the next tensor of the same size, within a budget") {
+  tensor::release_cached_storage();
+  const float* first = nullptr;
+  {
+    const Tensor big = Tensor::zeros({1000, 100});  // 400,000 bytes: above the 64 KiB threshold
+    first = big.data();
+  }
+  CHECK(tensor::cached_storage_bytes() >= 400000);
+  const Tensor again = Tensor::empty({100, 1000});  // the same number of bytes
+  CHECK(again.data() == first);
+  CHECK(tensor::cached_storage_bytes() == 0);
+  {
+    // Blocks beyond the budget are freed, not kept.
+    std::vector<Tensor> many;
+    for (int i = 0; i < 5; ++i) many.push_back(Tensor::empty({int64_t{64} << 20}));  // 5 x 256 MiB
+  }
+  CHECK(tensor::cached_storage_bytes() <= tensor::kStorageCacheBytes);
+  tensor::release_cached_storage();
+  CHECK(tensor::cached_storage_bytes() == 0);
+}
+
 }  // TEST_SUITE
