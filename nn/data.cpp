@@ -288,6 +288,31 @@ Batch make_batch(const Dataset& data, const std::vector<int64_t>& indices, const
   return b;
 }
 
+void random_shift_(Tensor& images, int64_t max_shift, float fill, tensor::Generator& gen) {
+  if (images.dim() != 4 || !images.is_contiguous()) {
+    throw tensor::ShapeError("random_shift_: expects a contiguous [N, C, H, W] batch, got " +
+                             tensor::to_string(images.shape()) + (images.is_contiguous() ? "" : " (strided)"));
+  }
+  if (max_shift < 0) throw tensor::ValueError("random_shift_: max_shift must be >= 0, got " + std::to_string(max_shift));
+  const int64_t n = images.shape()[0], c = images.shape()[1], h = images.shape()[2], w = images.shape()[3];
+  std::vector<float> moved(static_cast<size_t>(h * w));
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t dy = gen.below(2 * max_shift + 1) - max_shift;
+    const int64_t dx = gen.below(2 * max_shift + 1) - max_shift;
+    for (int64_t ch = 0; ch < c; ++ch) {
+      float* plane = images.data() + (i * c + ch) * h * w;
+      for (int64_t r = 0; r < h; ++r) {
+        for (int64_t col = 0; col < w; ++col) {
+          const int64_t from_r = r - dy, from_c = col - dx;
+          moved[static_cast<size_t>(r * w + col)] =
+              (from_r >= 0 && from_r < h && from_c >= 0 && from_c < w) ? plane[from_r * w + from_c] : fill;
+        }
+      }
+      std::copy(moved.begin(), moved.end(), plane);
+    }
+  }
+}
+
 DataLoader::DataLoader(const Dataset& data, std::vector<int64_t> indices, int64_t batch_size, bool shuffle,
                        uint64_t seed, Normalization norm, bool drop_last)
     : data_(&data),

@@ -4,6 +4,7 @@
 
 #include "nn/losses.h"
 #include "tensor/errors.h"
+#include "tensor/random.h"
 #include "tensor/tensor.h"
 
 #include <array>
@@ -145,6 +146,17 @@ struct Batch {
 /// \param data the dataset \param indices the examples, in order \param norm normalisation
 /// \throws tensor::ValueError when norm.std is not positive; tensor::IndexError for an index outside the data.
 Batch make_batch(const Dataset& data, const std::vector<int64_t>& indices, const Normalization& norm);
+
+/// \ingroup data
+/// \brief Data augmentation: moves each image by a random whole-pixel shift of up to
+/// `max_shift` in each direction, filling the uncovered border with `fill`.
+///
+/// \f[ x'[n, c, i, j] = x[n, c, i - d_n, j - e_n], \qquad d_n, e_n \sim U\{-s, \dots, s\} \f]
+/// Use the normalised value of a black pixel as `fill` (\f$ -\mu / \sigma \f$).
+/// \param images [N, C, H, W], contiguous, changed in place \param max_shift s >= 0
+/// \param fill the border value \param gen draws the shifts
+/// \throws tensor::ShapeError when images is not a contiguous NCHW batch; tensor::ValueError when s < 0.
+void random_shift_(Tensor& images, int64_t max_shift, float fill, tensor::Generator& gen);
 
 /// \ingroup data
 /// \brief Mini-batches over a list of examples, reshuffled each epoch with a seeded generator.

@@ -148,6 +148,7 @@ bool Tensor::is_contiguous() const {
 }
 
 float Tensor::item() const {
+  if (!defined()) throw ShapeError("item: the tensor is undefined (no storage), e.g. a gradient never computed");
   if (numel() != 1) {
     throw ShapeError("item: tensor of shape " + to_string(shape_) + " has " + std::to_string(numel()) +
                      " elements, not 1");

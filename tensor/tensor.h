@@ -117,7 +117,7 @@ class Tensor {
   /// \brief Pointer to element [0, ..., 0]; walk it with `strides()`.
   const float* data() const { return storage_->data() + offset_; }
   /// \brief The value of a one-element tensor.
-  /// \throws ShapeError `item: tensor of shape [2, 3] has 6 elements, not 1`.
+  /// \throws ShapeError `item: tensor of shape [2, 3] has 6 elements, not 1`, or on an undefined tensor.
   float item() const;
   /// \brief The element at a full index, e.g. `t.at({i, j})` (slow: for tests and printing).
   /// \throws IndexError when the index has the wrong length or is out of range.

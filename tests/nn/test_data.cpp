@@ -27,6 +27,7 @@ namespace fs = std::filesystem;
 using nn::DataError;
 using nn::Dataset;
 using nn::Labels;
+using tensor::Tensor;
 
 namespace {
 
@@ -818,6 +819,36 @@ TEST_CASE("validation_split keeps at least one example of each class for trainin
   CHECK(train_per_class == std::vector<int64_t>{0, 1, 1});  // a single example can only be in one part
   CHECK(validation_per_class == std::vector<int64_t>{1, 1, 2});
   CHECK_THROWS_WITH_AS(nn::validation_split({0, -1}, 0.5, 1), "validation_split: negative label -1 at index 1",
+                       tensor::ValueError);
+}
+
+TEST_CASE("random_shift_ moves each image by at most max_shift pixels and fills the border") {
+  // A single bright pixel in the middle of a 7x7 image: after the shift it is somewhere in
+  // the 5x5 square around the centre, and every other pixel holds the fill value.
+  tensor::Generator gen(3);
+  for (int trial = 0; trial < 20; ++trial) {
+    Tensor x = Tensor::full({1, 1, 7, 7}, -1.0f);
+    x.set({0, 0, 3, 3}, 5.0f);
+    nn::random_shift_(x, 2, -1.0f, gen);
+    int bright = 0;
+    for (int64_t r = 0; r < 7; ++r) {
+      for (int64_t c = 0; c < 7; ++c) {
+        if (x.at({0, 0, r, c}) == 5.0f) {
+          ++bright;
+          CHECK(std::abs(r - 3) <= 2);
+          CHECK(std::abs(c - 3) <= 2);
+        } else {
+          CHECK(x.at({0, 0, r, c}) == -1.0f);
+        }
+      }
+    }
+    CHECK(bright == 1);
+  }
+  Tensor flat = Tensor::zeros({4, 4});
+  CHECK_THROWS_WITH_AS(nn::random_shift_(flat, 1, 0.0f, gen), "random_shift_: expects a contiguous [N, C, H, W] batch, got [4, 4]",
+                       tensor::ShapeError);
+  Tensor images = Tensor::zeros({1, 1, 2, 2});
+  CHECK_THROWS_WITH_AS(nn::random_shift_(images, -1, 0.0f, gen), "random_shift_: max_shift must be >= 0, got -1",
                        tensor::ValueError);
 }
 

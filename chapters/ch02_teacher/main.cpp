@@ -1,0 +1,142 @@
+// Chapter 2: training the teacher, measuring it, and caching it for the chapters that follow.
+//
+// 1. Data: Fashion-MNIST, minus a validation split that every chapter shares.
+// 2. Teacher: a small CNN, trained with Adam, dropout and random 2-pixel shifts.
+// 3. Evaluation on the 10,000 test images: accuracy, errors, confusion matrix.
+// 4. The cache: parameters and the logits of every training and test image.
+#include "chapters/common/book_data.h"
+#include "chapters/common/options.h"
+#include "chapters/common/plot.h"
+#include "chapters/common/report.h"
+#include "chapters/common/teacher.h"
+#include "nn/metrics.h"
+
+#include <fmt/core.h>
+
+#include <sys/resource.h>
+
+#include <filesystem>
+#include <string>
+
+namespace {
+
+// Peak resident memory of this process so far, in MB.
+double peak_memory_mb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;  // Linux reports KiB
+}
+
+std::string path(const std::string& dir, const std::string& name) {
+  return (std::filesystem::path(dir) / name).string();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const book::Options options =
+      book::parse_options(argc, argv, "ch02_teacher", "Chapter 2: train the teacher and cache its logits");
+  const book::TeacherConfig config = book::teacher_config(options);
+  fmt::print("Chapter 2: the teacher (seed {}{})\n", options.seed, options.quick ? ", --quick" : "");
+
+  // --- 1. data ---------------------------------------------------------------------------
+  book::banner(1, "Data");
+  const book::BookData data = book::load_book_data(options);
+  fmt::print("{} training images ({} for training, {} held out for validation), {} test images, from {}\n",
+             data.data.train.size(), data.split.train.size(), data.split.validation.size(), data.data.test.size(),
+             options.data);
+  fmt::print("pixel mean {:.4f}, std {:.4f} (training part, on the [0, 1] scale)\n", data.norm.mean, data.norm.std);
+
+  // --- 2. teacher ------------------------------------------------------------------------
+  book::banner(2, "Teacher");
+  {
+    tensor::Generator preview(config.seed);
+    const auto architecture = book::make_teacher(config, preview);
+    fmt::print("{}{} parameters; Adam, peak learning rate {}, cosine schedule, {} epochs of batches of {}, "
+               "random shifts of up to {} pixels\n",
+               architecture->summary(), architecture->parameter_count(), config.lr, config.epochs, config.batch,
+               config.max_shift);
+  }
+  const book::TrainedTeacher teacher = book::train_teacher(config, data);
+  double train_seconds = 0.0;
+  for (const book::EpochRecord& r : teacher.curve) train_seconds += r.seconds;
+  const double seconds_per_epoch = train_seconds / static_cast<double>(teacher.curve.size());
+
+  // --- 3. evaluation ---------------------------------------------------------------------
+  book::banner(3, "Evaluation on the test set");
+  book::TeacherCache cache = book::compute_teacher_cache(*teacher.model, config, data);
+  const nn::Labels& test_labels = data.data.test.labels;
+  const double test_accuracy = nn::accuracy(cache.test_logits, test_labels);
+  const int64_t test_errors = nn::error_count(cache.test_logits, test_labels);
+  const double test_nll = nn::mean_nll(cache.test_logits, test_labels);
+  const auto confusion = nn::confusion_matrix(cache.test_logits, test_labels);
+  std::vector<std::string> headers = {"true \\ predicted"};
+  for (auto name : nn::kFashionMnistClasses) headers.emplace_back(name);
+  headers.emplace_back("accuracy");
+  book::Table table(headers);
+  book::Heatmap heatmap{"Teacher confusion matrix on the test set (fraction of each true class)", "predicted class",
+                        "true class", {}, {}, {}, "fraction of the true class"};
+  for (size_t i = 0; i < confusion.size(); ++i) {
+    std::vector<std::string> row = {std::string(nn::kFashionMnistClasses[i])};
+    int64_t total = 0;
+    for (int64_t count : confusion[i]) total += count;
+    std::vector<double> fractions;
+    for (int64_t count : confusion[i]) {
+      row.push_back(std::to_string(count));
+      fractions.push_back(total ? static_cast<double>(count) / static_cast<double>(total) : 0.0);
+    }
+    row.push_back(fmt::format("{:.3f}", fractions[i]));
+    table.add_row(row);
+    heatmap.rows.emplace_back(nn::kFashionMnistClasses[i]);
+    heatmap.columns.emplace_back(nn::kFashionMnistClasses[i]);
+    heatmap.values.push_back(fractions);
+  }
+  fmt::print("{}", table.to_text());
+  book::write_file(path(options.out, "confusion_matrix.csv"), table.to_csv());
+  fmt::print("test accuracy {:.4f} ({} errors of {}), test NLL {:.4f} nats\n", test_accuracy, test_errors,
+             test_labels.size(), test_nll);
+
+  // --- 4. the cache and the report --------------------------------------------------------
+  book::banner(4, "Cache and report");
+  book::save_teacher(options.out, *teacher.model, cache);
+  fmt::print("saved {} and {} (configuration stored with them)\n", path(options.out, "teacher.ckpt"),
+             path(options.out, "teacher_logits.ckpt"));
+  book::Table curve({"epoch", "train loss", "val accuracy", "seconds"});
+  book::Series loss{"training loss (nats)", {}, {}}, val{"validation accuracy", {}, {}};
+  nlohmann::json curve_json = nlohmann::json::array();
+  for (const book::EpochRecord& r : teacher.curve) {
+    curve.add_row({std::to_string(r.epoch), fmt::format("{:.4f}", r.train_loss),
+                   fmt::format("{:.4f}", r.validation_accuracy), fmt::format("{:.1f}", r.seconds)});
+    loss.x.push_back(static_cast<double>(r.epoch));
+    loss.y.push_back(r.train_loss);
+    val.x.push_back(static_cast<double>(r.epoch));
+    val.y.push_back(r.validation_accuracy);
+    curve_json.push_back({{"epoch", r.epoch}, {"train_loss", r.train_loss}, {"validation_accuracy", r.validation_accuracy},
+                          {"seconds", r.seconds}});
+  }
+  fmt::print("{}", curve.to_text());
+  book::write_file(path(options.out, "learning_curve.csv"), curve.to_csv());
+  fmt::print("{}\n", book::save_plot(options.out, "learning_curve",
+                                     book::LinePlot{"Teacher learning curve", "epoch", "loss (nats) / accuracy",
+                                                    {loss, val}, false}));
+  fmt::print("{}\n", book::save_plot(options.out, "confusion_matrix", heatmap));
+  const double peak_mb = peak_memory_mb();
+  fmt::print("{:.1f} s per epoch, {:.0f} s of training; peak memory {:.0f} MB\n", seconds_per_epoch, train_seconds,
+             peak_mb);
+  nlohmann::json results = {{"teacher",
+                             {{"test_accuracy", test_accuracy},
+                              {"test_errors", test_errors},
+                              {"test_nll", test_nll},
+                              {"parameters", teacher.model->parameter_count()},
+                              {"epochs", config.epochs},
+                              {"seconds_per_epoch", seconds_per_epoch},
+                              {"peak_memory_mb", peak_mb}}},
+                            {"config", config.to_json()},
+                            {"learning_curve", curve_json},
+                            {"confusion_matrix", confusion},
+                            {"classes", std::vector<std::string>(nn::kFashionMnistClasses.begin(),
+                                                                 nn::kFashionMnistClasses.end())}};
+  book::write_json(path(options.out, "results.json"), results);
+  fmt::print("results: {}\n", path(options.out, "results.json"));
+  return 0;
+}

@@ -1,0 +1,50 @@
+#include "chapters/common/options.h"
+
+#include "nn/data.h"
+#include "tensor/parallel.h"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+
+namespace book {
+
+std::string Options::book_dir() const {
+  const std::filesystem::path parent = std::filesystem::path(out).lexically_normal().parent_path();
+  return parent.empty() ? "." : parent.string();
+}
+
+Options parse_options(int argc, char** argv, const std::string& chapter, const std::string& description) {
+  Options o;
+  o.chapter = chapter;
+  o.out = "build/book/" + chapter;
+  o.data = nn::default_fashion_mnist_dir();
+  CLI::App app(description, chapter);
+  app.add_option("--seed", o.seed, "seed of every random choice")->capture_default_str();
+  app.add_option("--out", o.out, "directory for results.json, tables and plots")->capture_default_str();
+  app.add_option("--data", o.data, "Fashion-MNIST directory (four .gz IDX files)")->capture_default_str();
+  app.add_flag("--quick", o.quick, "a seconds-long smoke run on a small subset");
+  app.add_option("--threads", o.threads, "threads to use (0: every core)")->check(CLI::NonNegativeNumber);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::cout << app.help();
+    std::exit(0);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << chapter << ": " << e.what() << "\n" << app.help();
+    std::exit(2);
+  }
+  if (o.threads > 0) tensor::set_num_threads(o.threads);
+  std::error_code error;
+  std::filesystem::create_directories(o.out, error);
+  if (error) {
+    std::cerr << chapter << ": cannot create the output directory " << o.out << ": " << error.message() << "\n";
+    std::exit(1);
+  }
+  return o;
+}
+
+}  // namespace book

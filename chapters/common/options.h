@@ -1,0 +1,32 @@
+/// \file
+/// \brief The command line every chapter shares: --seed, --out, --data, --quick, --threads.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace book {
+
+/// \ingroup chapters
+/// \brief What a chapter was asked to do.
+struct Options {
+  std::string chapter;   ///< e.g. "ch02_teacher"
+  uint64_t seed = 1;     ///< seeds every random choice of the run
+  std::string out;       ///< where results go (default build/book/<chapter>)
+  std::string data;      ///< the Fashion-MNIST directory
+  bool quick = false;    ///< a seconds-long smoke run on a small subset
+  int threads = 0;       ///< 0: every core
+
+  /// \brief The book directory: the parent of `out`, where other chapters' results live.
+  std::string book_dir() const;
+};
+
+/// \ingroup chapters
+/// \brief Parses the shared flags. `--help` prints the usage and exits 0; an unknown or
+/// malformed flag prints CLI11's message and the usage, and exits 2.
+///
+/// Sets the thread count, and creates `out`.
+/// \param chapter the chapter's name \param description one line for --help
+Options parse_options(int argc, char** argv, const std::string& chapter, const std::string& description);
+
+}  // namespace book

@@ -1,0 +1,85 @@
+#include "chapters/common/plot.h"
+
+#include "chapters/common/report.h"
+
+#include <fmt/core.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
+
+namespace book {
+
+namespace {
+
+std::string quoted(const std::string& s) {
+  std::string out = "\"";
+  for (char ch : s) out += (ch == '"' || ch == '\\') ? std::string("\\") + ch : std::string(1, ch);
+  return out + "\"";
+}
+
+bool have_gnuplot() { return std::system("command -v gnuplot >/dev/null 2>&1") == 0; }
+
+// Writes the script, then renders it next to the data (the script names files relative to dir).
+std::string finish(const std::string& dir, const std::string& name, const std::string& script) {
+  const std::string gp = (std::filesystem::path(dir) / (name + ".gp")).string();
+  write_file(gp, script);
+  if (!have_gnuplot()) return fmt::format("plot {}: data and script written; install gnuplot to render the SVG", gp);
+  const std::string svg = name + ".svg";
+  const std::string command =
+      fmt::format("cd {} && gnuplot {} > {}.tmp 2>/dev/null && mv {}.tmp {}", quoted(dir), quoted(name + ".gp"),
+                  quoted(svg), quoted(svg), quoted(svg));
+  if (std::system(command.c_str()) != 0) return fmt::format("plot {}: gnuplot failed; the data and script are kept", gp);
+  return fmt::format("plot {}", (std::filesystem::path(dir) / svg).string());
+}
+
+}  // namespace
+
+std::string save_plot(const std::string& dir, const std::string& name, const LinePlot& plot) {
+  std::string data;
+  for (size_t s = 0; s < plot.series.size(); ++s) {
+    const Series& line = plot.series[s];
+    if (line.x.size() != line.y.size()) throw std::invalid_argument("save_plot: series " + line.name + " x and y differ");
+    data += fmt::format("# {}\n", line.name);
+    for (size_t i = 0; i < line.x.size(); ++i) data += fmt::format("{:.8g} {:.8g}\n", line.x[i], line.y[i]);
+    data += "\n\n";  // gnuplot: a new data block per series
+  }
+  write_file((std::filesystem::path(dir) / (name + ".dat")).string(), data);
+  std::string script = "set terminal svg size 720,450 dynamic enhanced font 'sans,12' background rgb 'white'\n";
+  script += fmt::format("set output {}\nset title {}\nset xlabel {}\nset ylabel {}\n", quoted(name + ".svg"),
+                        quoted(plot.title), quoted(plot.x_label), quoted(plot.y_label));
+  script += "set grid\nset key outside right top\n";
+  if (plot.log_x) script += "set logscale x\n";
+  script += "plot ";
+  for (size_t s = 0; s < plot.series.size(); ++s) {
+    script += fmt::format("{}{} index {} with linespoints title {}", s ? ", " : "", quoted(name + ".dat"), s,
+                          quoted(plot.series[s].name));
+  }
+  return finish(dir, name, script + "\n");
+}
+
+std::string save_plot(const std::string& dir, const std::string& name, const Heatmap& plot) {
+  std::string data;
+  for (size_t r = 0; r < plot.values.size(); ++r) {
+    for (size_t c = 0; c < plot.values[r].size(); ++c) data += fmt::format("{} {} {:.6g}\n", c, r, plot.values[r][c]);
+    data += "\n";
+  }
+  write_file((std::filesystem::path(dir) / (name + ".dat")).string(), data);
+  std::string script = "set terminal svg size 760,640 dynamic enhanced font 'sans,11' background rgb 'white'\n";
+  script += fmt::format("set output {}\nset title {}\nset xlabel {}\nset ylabel {}\nset cblabel {}\n",
+                        quoted(name + ".svg"), quoted(plot.title), quoted(plot.x_label), quoted(plot.y_label),
+                        quoted(plot.value_label));
+  const auto tics = [&](const std::vector<std::string>& names) {
+    std::string t = "(";
+    for (size_t i = 0; i < names.size(); ++i) t += fmt::format("{}{} {}", i ? ", " : "", quoted(names[i]), i);
+    return t + ")";
+  };
+  script += fmt::format("set xtics {} rotate by 45 right\nset ytics {}\n", tics(plot.columns), tics(plot.rows));
+  script += "set yrange [] reverse\nset palette defined (0 'white', 1 '#4a90d9', 2 '#08306b')\n";
+  script += fmt::format("plot {} using 1:2:3 with image notitle, '' using 1:2:(sprintf('%.2g', $3)) with labels "
+                        "font ',8' notitle\n",
+                        quoted(name + ".dat"));
+  return finish(dir, name, script);
+}
+
+}  // namespace book

@@ -1,0 +1,151 @@
+#include "chapters/common/teacher.h"
+
+#include "autograd/variable.h"
+#include "chapters/common/progress.h"
+#include "nn/checkpoint.h"
+#include "nn/losses.h"
+#include "nn/metrics.h"
+#include "nn/optim.h"
+
+#include <fmt/core.h>
+
+#include <chrono>
+#include <filesystem>
+
+namespace book {
+
+nlohmann::json TeacherConfig::to_json() const {
+  return {{"architecture", "conv3x3-relu-pool2-conv3x3-relu-pool2-dropout-linear-relu-dropout-linear"},
+          {"conv1", conv1},
+          {"conv2", conv2},
+          {"hidden", hidden},
+          {"dropout_conv", dropout_conv},
+          {"dropout_hidden", dropout_hidden},
+          {"epochs", epochs},
+          {"batch", batch},
+          {"lr", lr},
+          {"max_shift", max_shift},
+          {"seed", seed},
+          {"quick", quick},
+          {"split_seed", kSplitSeed}};
+}
+
+TeacherConfig teacher_config(const Options& options) {
+  TeacherConfig c;
+  c.seed = options.seed;
+  c.quick = options.quick;
+  if (options.quick) {
+    c.conv1 = 8;
+    c.conv2 = 16;
+    c.hidden = 64;
+    c.epochs = 2;
+  }
+  return c;
+}
+
+std::shared_ptr<nn::Sequential> make_teacher(const TeacherConfig& c, tensor::Generator& gen) {
+  auto m = std::make_shared<nn::Sequential>();
+  m->emplace<nn::Conv2d>(1, c.conv1, 3, 1, 1, gen);
+  m->emplace<nn::ReLU>();
+  m->emplace<nn::MaxPool2d>(2);
+  m->emplace<nn::Conv2d>(c.conv1, c.conv2, 3, 1, 1, gen);
+  m->emplace<nn::ReLU>();
+  m->emplace<nn::MaxPool2d>(2);
+  m->emplace<nn::Flatten>();
+  m->emplace<nn::Dropout>(c.dropout_conv, gen);
+  m->emplace<nn::Linear>(c.conv2 * 7 * 7, c.hidden, gen);
+  m->emplace<nn::ReLU>();
+  m->emplace<nn::Dropout>(c.dropout_hidden, gen);
+  m->emplace<nn::Linear>(c.hidden, 10, gen);
+  return m;
+}
+
+TrainedTeacher train_teacher(const TeacherConfig& c, const BookData& d) {
+  tensor::Generator gen(c.seed);
+  TrainedTeacher t{make_teacher(c, gen), {}};
+  tensor::Generator shifts(gen.next_u64());
+  nn::DataLoader loader(d.data.train, d.split.train, c.batch, true, gen.next_u64(), d.norm);
+  nn::Adam opt(t.model->parameters(), c.lr);
+  const float black = -d.norm.mean / d.norm.std;  // a blank pixel, normalised
+  const int64_t total_steps = c.epochs * loader.num_batches();
+  Progress progress("teacher", c.epochs, loader.num_batches());
+  int64_t step = 0;
+  for (int64_t epoch = 0; epoch < c.epochs; ++epoch) {
+    const auto start = std::chrono::steady_clock::now();
+    loader.start_epoch(epoch);
+    t.model->train();
+    for (int64_t b = 0; b < loader.num_batches(); ++b, ++step) {
+      nn::Batch batch = loader.batch(b);
+      nn::random_shift_(batch.images, c.max_shift, black, shifts);
+      opt.set_lr(nn::cosine_lr(c.lr, step, total_steps));
+      opt.zero_grad();
+      const autograd::Var loss = nn::cross_entropy((*t.model)(autograd::Var(batch.images)), batch.labels);
+      loss.backward();
+      opt.step();
+      progress.batch(loss.value().item(), static_cast<int64_t>(batch.labels.size()));
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double val = nn::accuracy(predict_logits(*t.model, d.data.train, d.split.validation, d.norm),
+                                    labels_of(d.data.train, d.split.validation));
+    t.curve.push_back({epoch + 1, progress.epoch_loss(), val, seconds});
+    progress.end_epoch(val);
+  }
+  t.model->eval();
+  return t;
+}
+
+TeacherCache compute_teacher_cache(nn::Module& teacher, const TeacherConfig& config, const BookData& d) {
+  std::vector<int64_t> train(static_cast<size_t>(d.data.train.size()));
+  for (size_t i = 0; i < train.size(); ++i) train[i] = static_cast<int64_t>(i);
+  return {predict_logits(teacher, d.data.train, train, d.norm),
+          predict_logits(teacher, d.data.test, d.test_indices, d.norm), config.to_json()};
+}
+
+std::string teacher_dir(const Options& options) {
+  return (std::filesystem::path(options.book_dir()) / "ch02_teacher").string();
+}
+
+void save_teacher(const std::string& dir, const nn::Module& teacher, const TeacherCache& cache) {
+  std::filesystem::create_directories(dir);
+  const std::string metadata = cache.config.dump();
+  nn::save_checkpoint((std::filesystem::path(dir) / "teacher.ckpt").string(), teacher, metadata);
+  nn::save_tensors((std::filesystem::path(dir) / "teacher_logits.ckpt").string(),
+                   {{"train_logits", cache.train_logits}, {"test_logits", cache.test_logits}}, metadata);
+}
+
+TeacherCache load_or_train_teacher(const Options& options, const BookData& d) {
+  const TeacherConfig wanted = teacher_config(Options{options.chapter, 1, options.out, options.data, options.quick, 0});
+  const std::string dir = teacher_dir(options);
+  const std::string path = (std::filesystem::path(dir) / "teacher_logits.ckpt").string();
+  std::string why;
+  if (!std::filesystem::exists(path)) {
+    why = "no teacher cache at " + path;
+  } else {
+    try {
+      nn::Checkpoint ck = nn::load_tensors(path);
+      nlohmann::json found = nlohmann::json::parse(ck.metadata, nullptr, false);
+      // Any seed will do: the cache must match the configuration in everything else.
+      nlohmann::json found_without_seed = found, wanted_without_seed = wanted.to_json();
+      if (found.is_object()) found_without_seed.erase("seed");
+      wanted_without_seed.erase("seed");
+      if (found_without_seed != wanted_without_seed || ck.tensors.size() != 2 ||
+          ck.tensors[0].second.shape() != tensor::Shape{d.data.train.size(), 10} ||
+          ck.tensors[1].second.shape() != tensor::Shape{d.data.test.size(), 10}) {
+        why = "the teacher cache at " + path + " is from another configuration";
+      } else {
+        fmt::print("teacher: cached logits from {} (seed {})\n", path, found.value("seed", uint64_t{0}));
+        return {ck.tensors[0].second, ck.tensors[1].second, found};
+      }
+    } catch (const nn::CheckpointError& e) {
+      why = std::string("the teacher cache is unreadable: ") + e.what();
+    }
+  }
+  fmt::print("teacher: {}; training it with ch02's settings (this takes a few minutes)\n", why);
+  const TrainedTeacher t = train_teacher(wanted, d);
+  TeacherCache cache = compute_teacher_cache(*t.model, wanted, d);
+  save_teacher(dir, *t.model, cache);
+  fmt::print("teacher: saved to {}\n", dir);
+  return cache;
+}
+
+}  // namespace book

@@ -1,0 +1,91 @@
+/// \file
+/// \brief The book's teacher: its architecture, how ch02 trains it, and the cache later chapters load.
+#pragma once
+
+#include "chapters/common/book_data.h"
+#include "nn/layers.h"
+
+#include <nlohmann/json.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace book {
+
+/// \ingroup chapters
+/// \brief Everything that decides which teacher comes out of training (stored with the cache).
+struct TeacherConfig {
+  int64_t conv1 = 32;          ///< channels of the first 3x3 convolution
+  int64_t conv2 = 64;          ///< channels of the second
+  int64_t hidden = 256;        ///< units of the fully connected layer
+  float dropout_conv = 0.25f;  ///< dropout on the flattened convolution features
+  float dropout_hidden = 0.5f; ///< dropout on the hidden units
+  int64_t epochs = 8;          ///< passes over the training part
+  int64_t batch = 128;         ///< images per step
+  float lr = 2e-3f;            ///< Adam's peak learning rate, cosine-annealed to 0
+  int64_t max_shift = 2;       ///< augmentation: random shifts of up to this many pixels
+  uint64_t seed = 1;           ///< initialisation, data order, dropout and shifts
+  bool quick = false;          ///< the --quick variant (tiny data, one epoch)
+  /// \brief The configuration as JSON, as stored in the cache.
+  nlohmann::json to_json() const;
+};
+
+/// \ingroup chapters
+/// \brief ch02's settings: the defaults above, or the --quick variant, with the run's seed.
+TeacherConfig teacher_config(const Options& options);
+
+/// \ingroup chapters
+/// \brief The teacher network: conv 3x3 - ReLU - max-pool 2 - conv 3x3 - ReLU - max-pool 2 -
+/// dropout - linear - ReLU - dropout - linear, on [N, 1, 28, 28] images, 10 logits out.
+std::shared_ptr<nn::Sequential> make_teacher(const TeacherConfig& config, tensor::Generator& gen);
+
+/// \ingroup chapters
+/// \brief One epoch of a learning curve.
+struct EpochRecord {
+  int64_t epoch;               ///< 1-based
+  double train_loss;           ///< mean cross-entropy over the epoch's batches
+  double validation_accuracy;  ///< on the validation split, after the epoch
+  double seconds;              ///< time the epoch's training took
+};
+
+/// \ingroup chapters
+/// \brief A trained teacher and how it got there.
+struct TrainedTeacher {
+  std::shared_ptr<nn::Sequential> model;  ///< in evaluation mode
+  std::vector<EpochRecord> curve;         ///< one record per epoch
+};
+
+/// \ingroup chapters
+/// \brief Trains the teacher on the training part of the split (Adam, cosine schedule,
+/// dropout, random shifts), printing a progress line per epoch.
+TrainedTeacher train_teacher(const TeacherConfig& config, const BookData& data);
+
+/// \ingroup chapters
+/// \brief The teacher's logits, cached for the chapters that distil from it.
+struct TeacherCache {
+  tensor::Tensor train_logits;  ///< [training set size, 10], every training image (the transfer set)
+  tensor::Tensor test_logits;   ///< [test set size, 10]
+  nlohmann::json config;        ///< the TeacherConfig it was trained with
+};
+
+/// \ingroup chapters
+/// \brief Computes the logits of every training and test image.
+TeacherCache compute_teacher_cache(nn::Module& teacher, const TeacherConfig& config, const BookData& data);
+
+/// \ingroup chapters
+/// \brief Where the teacher lives: `<book dir>/ch02_teacher/`.
+std::string teacher_dir(const Options& options);
+
+/// \ingroup chapters
+/// \brief Writes `teacher.ckpt` (parameters) and `teacher_logits.ckpt` (logits) to `dir`,
+/// each with the configuration as metadata, atomically.
+void save_teacher(const std::string& dir, const nn::Module& teacher, const TeacherCache& cache);
+
+/// \ingroup chapters
+/// \brief The cached teacher logits, or, when the cache is missing, unreadable (its CRC
+/// fails) or from another configuration, a newly trained teacher (one shared function:
+/// `train_teacher` with ch02's settings), saved for next time. Says which on stdout.
+TeacherCache load_or_train_teacher(const Options& options, const BookData& data);
+
+}  // namespace book
