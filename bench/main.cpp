@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
     }
     tensor::set_num_threads(static_cast<int>(threads));
   }
+  tensor::set_flush_denormal(true);  // as the chapters run
   benchmark::AddCustomContext("threads", std::to_string(tensor::num_threads()));
   int count = static_cast<int>(rest.size());
   benchmark::Initialize(&count, rest.data());

@@ -5,6 +5,10 @@
 #include <cblas.h>
 #include <omp.h>
 
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#endif
+
 #include <string>
 
 namespace tensor {
@@ -18,5 +22,20 @@ void set_num_threads(int threads) {
 }
 
 int num_threads() { return omp_get_max_threads(); }
+
+void set_flush_denormal(bool on) {
+#if defined(__SSE__)
+  // MXCSR bit 15 flushes subnormal results to zero (FTZ), bit 6 reads subnormal inputs as
+  // zero (DAZ). Each thread has its own MXCSR: set it here and on every thread of the pool;
+  // threads the pool creates later copy it from this one.
+  constexpr unsigned kFlags = 0x8040;
+  const auto apply = [on] { _mm_setcsr(on ? (_mm_getcsr() | kFlags) : (_mm_getcsr() & ~kFlags)); };
+  apply();
+#pragma omp parallel
+  apply();
+#else
+  (void)on;
+#endif
+}
 
 }  // namespace tensor

@@ -47,6 +47,6 @@ nn::Labels labels_of(const nn::Dataset& data, const std::vector<int64_t>& indice
 /// \param norm the normalisation \param batch_size images per forward pass
 /// \returns [indices.size(), C]
 tensor::Tensor predict_logits(nn::Module& model, const nn::Dataset& data, const std::vector<int64_t>& indices,
-                              const nn::Normalization& norm, int64_t batch_size = 500);
+                              const nn::Normalization& norm, int64_t batch_size = 256);
 
 }  // namespace book

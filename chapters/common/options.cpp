@@ -38,6 +38,7 @@ Options parse_options(int argc, char** argv, const std::string& chapter, const s
     std::exit(2);
   }
   if (o.threads > 0) tensor::set_num_threads(o.threads);
+  tensor::set_flush_denormal(true);  // Adam's tiny second moments would otherwise crawl
   std::error_code error;
   std::filesystem::create_directories(o.out, error);
   if (error) {

@@ -52,7 +52,7 @@ std::shared_ptr<nn::Sequential> make_teacher(const TeacherConfig& c, tensor::Gen
   m->emplace<nn::ReLU>();
   m->emplace<nn::MaxPool2d>(2);
   m->emplace<nn::Flatten>();
-  m->emplace<nn::Dropout>(c.dropout_conv, gen);
+  if (c.dropout_conv > 0.0f) m->emplace<nn::Dropout>(c.dropout_conv, gen);
   m->emplace<nn::Linear>(c.conv2 * 7 * 7, c.hidden, gen);
   m->emplace<nn::ReLU>();
   m->emplace<nn::Dropout>(c.dropout_hidden, gen);
@@ -76,7 +76,7 @@ TrainedTeacher train_teacher(const TeacherConfig& c, const BookData& d) {
     t.model->train();
     for (int64_t b = 0; b < loader.num_batches(); ++b, ++step) {
       nn::Batch batch = loader.batch(b);
-      nn::random_shift_(batch.images, c.max_shift, black, shifts);
+      if (c.max_shift > 0) nn::random_shift_(batch.images, c.max_shift, black, shifts);
       opt.set_lr(nn::cosine_lr(c.lr, step, total_steps));
       opt.zero_grad();
       const autograd::Var loss = nn::cross_entropy((*t.model)(autograd::Var(batch.images)), batch.labels);

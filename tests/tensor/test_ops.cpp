@@ -796,4 +796,15 @@ TEST_CASE("add_ of a view of the same storage reads every value before writing i
   CHECK(a.to_vector() == std::vector<float>{0, 3, 3, 6});
 }
 
+TEST_CASE("set_flush_denormal makes subnormal results zero on every kernel thread, and can be undone") {
+  // 1e-39 is subnormal in float32 (the smallest normal is about 1.2e-38).
+  const Tensor tiny = Tensor::full({1 << 20}, 1e-39f);  // large enough to be split across threads
+  tensor::set_flush_denormal(true);
+  const std::vector<float> flushed = tensor::mul(tiny, 1.0f).to_vector();
+  tensor::set_flush_denormal(false);
+  const std::vector<float> kept = tensor::mul(tiny, 1.0f).to_vector();
+  CHECK(std::all_of(flushed.begin(), flushed.end(), [](float v) { return v == 0.0f; }));
+  CHECK(std::all_of(kept.begin(), kept.end(), [](float v) { return v == 1e-39f; }));
+}
+
 }  // TEST_SUITE

@@ -393,7 +393,7 @@ TEST_CASE("freed large storage is reused for the next tensor of the same size, w
   {
     // Blocks beyond the budget are freed, not kept.
     std::vector<Tensor> many;
-    for (int i = 0; i < 5; ++i) many.push_back(Tensor::empty({int64_t{64} << 20}));  // 5 x 256 MiB
+    for (int i = 0; i < 5; ++i) many.push_back(Tensor::empty({int64_t{32} << 20}));  // 5 x 128 MiB
   }
   CHECK(tensor::cached_storage_bytes() <= tensor::kStorageCacheBytes);
   tensor::release_cached_storage();
