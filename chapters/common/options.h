@@ -12,7 +12,7 @@ namespace book {
 struct Options {
   std::string chapter;   ///< e.g. "ch02_teacher"
   uint64_t seed = 1;     ///< seeds every random choice of the run
-  std::string out;       ///< where results go (default build/book/<chapter>)
+  std::string out;       ///< where results go (default `build/book/` followed by the chapter's name)
   std::string data;      ///< the Fashion-MNIST directory
   bool quick = false;    ///< a seconds-long smoke run on a small subset
   int threads = 0;       ///< 0: every core
@@ -26,6 +26,7 @@ struct Options {
 /// malformed flag prints CLI11's message and the usage, and exits 2.
 ///
 /// Sets the thread count, and creates `out`.
+/// \param argc number of arguments \param argv the arguments
 /// \param chapter the chapter's name \param description one line for --help
 Options parse_options(int argc, char** argv, const std::string& chapter, const std::string& description);
 

@@ -18,6 +18,11 @@ std::string quoted(const std::string& s) {
   return out + "\"";
 }
 
+// `gnuplot NAME.gp` writes NAME.svg; the book renders with out set to a temporary name.
+std::string output_line(const std::string& name) {
+  return fmt::format("if (!exists(\"out\")) out = {}\nset output out\n", quoted(name + ".svg"));
+}
+
 bool have_gnuplot() { return std::system("command -v gnuplot >/dev/null 2>&1") == 0; }
 
 // Writes the script, then renders it next to the data (the script names files relative to dir).
@@ -25,10 +30,10 @@ std::string finish(const std::string& dir, const std::string& name, const std::s
   const std::string gp = (std::filesystem::path(dir) / (name + ".gp")).string();
   write_file(gp, script);
   if (!have_gnuplot()) return fmt::format("plot {}: data and script written; install gnuplot to render the SVG", gp);
+  // Render to a temporary name, then rename: a failed or interrupted render leaves no half SVG.
   const std::string svg = name + ".svg";
-  const std::string command =
-      fmt::format("cd {} && gnuplot {} > {}.tmp 2>/dev/null && mv {}.tmp {}", quoted(dir), quoted(name + ".gp"),
-                  quoted(svg), quoted(svg), quoted(svg));
+  const std::string command = fmt::format("cd {} && gnuplot -e \"out='{}.tmp'\" {} 2>/dev/null && mv {}.tmp {}",
+                                          quoted(dir), svg, quoted(name + ".gp"), quoted(svg), quoted(svg));
   if (std::system(command.c_str()) != 0) return fmt::format("plot {}: gnuplot failed; the data and script are kept", gp);
   return fmt::format("plot {}", (std::filesystem::path(dir) / svg).string());
 }
@@ -46,9 +51,10 @@ std::string save_plot(const std::string& dir, const std::string& name, const Lin
   }
   write_file((std::filesystem::path(dir) / (name + ".dat")).string(), data);
   std::string script = "set terminal svg size 720,450 dynamic enhanced font 'sans,12' background rgb 'white'\n";
-  script += fmt::format("set output {}\nset title {}\nset xlabel {}\nset ylabel {}\n", quoted(name + ".svg"),
-                        quoted(plot.title), quoted(plot.x_label), quoted(plot.y_label));
-  script += "set grid\nset key outside right top\n";
+  script += output_line(name);
+  script += fmt::format("set title {}\nset xlabel {}\nset ylabel {}\n", quoted(plot.title), quoted(plot.x_label),
+                        quoted(plot.y_label));
+  script += "set grid\nset key below\n";
   if (plot.log_x) script += "set logscale x\n";
   script += "plot ";
   for (size_t s = 0; s < plot.series.size(); ++s) {
@@ -66,9 +72,9 @@ std::string save_plot(const std::string& dir, const std::string& name, const Hea
   }
   write_file((std::filesystem::path(dir) / (name + ".dat")).string(), data);
   std::string script = "set terminal svg size 760,640 dynamic enhanced font 'sans,11' background rgb 'white'\n";
-  script += fmt::format("set output {}\nset title {}\nset xlabel {}\nset ylabel {}\nset cblabel {}\n",
-                        quoted(name + ".svg"), quoted(plot.title), quoted(plot.x_label), quoted(plot.y_label),
-                        quoted(plot.value_label));
+  script += output_line(name);
+  script += fmt::format("set title {}\nset xlabel {}\nset ylabel {}\nset cblabel {}\n", quoted(plot.title),
+                        quoted(plot.x_label), quoted(plot.y_label), quoted(plot.value_label));
   const auto tics = [&](const std::vector<std::string>& names) {
     std::string t = "(";
     for (size_t i = 0; i < names.size(); ++i) t += fmt::format("{}{} {}", i ? ", " : "", quoted(names[i]), i);

@@ -19,7 +19,8 @@ struct Series {
 /// \brief A line plot: title, axis labels (with units), legend, optional log x axis.
 struct LinePlot {
   std::string title;             ///< above the plot
-  std::string x_label, y_label;  ///< axis labels, units included
+  std::string x_label;           ///< x axis label, units included
+  std::string y_label;           ///< y axis label, units included
   std::vector<Series> series;    ///< the lines
   bool log_x = false;            ///< logarithmic x axis
 };
@@ -28,8 +29,10 @@ struct LinePlot {
 /// \brief A heatmap of a matrix with named rows and columns (e.g. a confusion matrix).
 struct Heatmap {
   std::string title;                        ///< above the plot
-  std::string x_label, y_label;             ///< axis labels
-  std::vector<std::string> rows, columns;   ///< tick labels
+  std::string x_label;                      ///< x axis label
+  std::string y_label;                      ///< y axis label
+  std::vector<std::string> rows;            ///< row tick labels
+  std::vector<std::string> columns;         ///< column tick labels
   std::vector<std::vector<double>> values;  ///< values[row][column]
   std::string value_label;                  ///< what the colour means
 };
