@@ -31,7 +31,7 @@ void BM_Relu(benchmark::State& state) {
   set_bytes(state, 2 * kMatrixBytes);
 }
 
-// y = a * b elementwise: relu's backward, dy * mask. Reads two, writes one.
+// y = a * b elementwise, as in the backward of mul. Reads two, writes one.
 void BM_Mul(benchmark::State& state) {
   const Tensor a = bench::random_tensor({kRows, kCols}), b = bench::random_tensor({kRows, kCols}, 8);
   for (auto _ : state) benchmark::DoNotOptimize(tensor::mul(a, b));

@@ -16,11 +16,11 @@ endfunction()
 # the pthread build's threads spin while ours work (and ours while it works), so on two
 # cores each side stole the other's core. With one OpenMP pool the MLP training step went
 # from 44% to over 80% of sgemm's GFLOP/s (bench/, BM_MlpTrainStep). The library is linked
-# by its full path with an RPATH, so Debian's alternatives cannot swap it at run time.
+# with an RUNPATH to its directory, so Debian's alternatives cannot swap it at run time.
 set(KD_OPENBLAS_PC_DIR /usr/lib/${CMAKE_LIBRARY_ARCHITECTURE}/openblas-openmp/pkgconfig)
 set(ENV{PKG_CONFIG_PATH} "${KD_OPENBLAS_PC_DIR}:$ENV{PKG_CONFIG_PATH}")
-pkg_check_modules(OPENBLAS QUIET IMPORTED_TARGET openblas)
-if(NOT OPENBLAS_FOUND OR NOT OPENBLAS_LIBRARY_DIRS MATCHES "openblas-openmp")
+pkg_check_modules(OPENBLAS_OMP QUIET IMPORTED_TARGET openblas)
+if(NOT OPENBLAS_OMP_FOUND OR NOT OPENBLAS_OMP_LIBRARY_DIRS MATCHES "openblas-openmp")
   kd_missing("OpenBLAS built with OpenMP (${KD_OPENBLAS_PC_DIR}/openblas.pc)" libopenblas-openmp-dev)
 endif()
 

@@ -32,7 +32,10 @@ Windows windows(const Shape& image, int64_t kh, int64_t kw, int64_t stride, int6
 std::pair<int64_t, int64_t> valid_columns(const Windows& g, int64_t j) {
   const int64_t shift = g.padding - j;  // input column = ow * s - shift
   const int64_t first = std::min(g.out_w, std::max<int64_t>(0, (shift + g.stride - 1) / g.stride));
-  const int64_t last = std::max(first, std::min(g.out_w, (g.w - 1 + shift) / g.stride + 1));
+  // The last valid ow is floor((w - 1 + shift) / s); C++ division truncates toward zero, so a
+  // negative numerator (the kernel column reaches only into the right padding) means none.
+  const int64_t high = g.w - 1 + shift;
+  const int64_t last = high < 0 ? first : std::max(first, std::min(g.out_w, high / g.stride + 1));
   return {first, last};
 }
 

@@ -39,17 +39,21 @@ class BlockCache {
     cached_ -= bytes;
     return p;
   }
-  // Keeps the block if the budget allows; otherwise frees it.
+  // Keeps the block. When the budget would overflow, the kept blocks are of sizes no longer
+  // asked for (the training loop would have taken them back): they are freed to make room.
   void give(void* p, std::size_t bytes) {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (cached_ + bytes <= kStorageCacheBytes) {
-        blocks_.emplace(bytes, p);
-        cached_ += bytes;
-        return;
-      }
+    if (bytes > kStorageCacheBytes) {
+      deallocate(p);
+      return;
     }
-    deallocate(p);
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (cached_ + bytes > kStorageCacheBytes) {
+      for (auto& [size, block] : blocks_) deallocate(block);
+      blocks_.clear();
+      cached_ = 0;
+    }
+    blocks_.emplace(bytes, p);
+    cached_ += bytes;
   }
   std::size_t cached() {
     std::lock_guard<std::mutex> lock(mutex_);

@@ -1,8 +1,9 @@
 // Chapter 1: tensors and reverse-mode automatic differentiation, from the ground up.
 //
 // 1. A small expression graph: every node's value and gradient, next to finite differences.
-// 2. Why reverse mode: one backward pass against two forward passes per parameter.
+// 2. Why reverse mode: one forward+backward pass against two forward passes per parameter.
 // 3. A tiny model trained with the same machinery the teacher uses.
+// 4. Report: results.json and the training plot.
 #include "autograd/ops.h"
 #include "chapters/common/options.h"
 #include "chapters/common/plot.h"
@@ -31,6 +32,8 @@ constexpr int64_t kHidden = 32;           // toy model: 2 - 32 - 32 - 3
 constexpr int kEpochs = 300;              // full-batch steps
 constexpr float kLearningRate = 0.05f;    // SGD with momentum 0.9
 constexpr double kStep = 1e-4;            // finite-difference step, in double precision
+constexpr int kQuickEpochs = 30;          // --quick: a smoke run
+constexpr int kBackwardRepeats = 20;      // forward+backward passes averaged for the timing
 
 // f(a, b, c) = log(1 + exp(a * b)) * c - a / b: a few ops, one input used twice.
 struct Graph {
@@ -77,9 +80,7 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  const book::Options options =
-      book::parse_options(argc, argv, "ch01_autograd", "Chapter 1: tensors and reverse-mode autodiff");
+int chapter(const book::Options& options) {
   fmt::print("Chapter 1: reverse-mode automatic differentiation (seed {})\n", options.seed);
   nlohmann::json results;
 
@@ -131,7 +132,6 @@ int main(int argc, char** argv) {
   // need two forward passes per parameter (in --quick runs, timed on the first layer only
   // and scaled up to all parameters).
   auto start = std::chrono::steady_clock::now();
-  constexpr int kBackwardRepeats = 20;
   for (int r = 0; r < kBackwardRepeats; ++r) {
     model.zero_grad();
     nn::cross_entropy(model(Var(x)), y).backward();
@@ -160,7 +160,7 @@ int main(int argc, char** argv) {
   }
   const double numeric_seconds =
       seconds_since(start) * static_cast<double>(model.parameter_count()) / static_cast<double>(differenced);
-  fmt::print("all {} gradients: one backward pass {:.5f} s; finite differences {:.3f} s{} ({:.0f}x slower)\n",
+  fmt::print("all {} gradients: one forward+backward pass {:.5f} s; finite differences {:.3f} s{} ({:.0f}x slower)\n",
              model.parameter_count(), backward_seconds, numeric_seconds,
              differenced < model.parameter_count() ? fmt::format(" (timed on {}, scaled)", differenced) : "",
              numeric_seconds / backward_seconds);
@@ -175,7 +175,7 @@ int main(int argc, char** argv) {
   book::banner(3, "Training with SGD (momentum 0.9), full batch");
   model.zero_grad();
   nn::SGD opt(model.parameters(), kLearningRate, 0.9f);
-  const int epochs = options.quick ? 30 : kEpochs;
+  const int epochs = options.quick ? kQuickEpochs : kEpochs;
   book::Series loss_curve{"training loss", {}, {}}, accuracy_curve{"training accuracy", {}, {}};
   for (int epoch = 1; epoch <= epochs; ++epoch) {
     opt.zero_grad();
@@ -211,4 +211,8 @@ int main(int argc, char** argv) {
   book::write_json((std::filesystem::path(options.out) / "results.json").string(), results);
   fmt::print("results: {}/results.json\n", options.out);
   return 0;
+}
+
+int main(int argc, char** argv) {
+  return book::run_chapter(argc, argv, "ch01_autograd", "Chapter 1: tensors and reverse-mode autodiff", chapter);
 }

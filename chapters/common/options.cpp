@@ -13,7 +13,9 @@
 namespace book {
 
 std::string Options::book_dir() const {
-  const std::filesystem::path parent = std::filesystem::path(out).lexically_normal().parent_path();
+  std::filesystem::path dir = std::filesystem::path(out).lexically_normal();
+  if (!dir.has_filename()) dir = dir.parent_path();  // "build/book/ch03/" names the same directory
+  const std::filesystem::path parent = dir.parent_path();
   return parent.empty() ? "." : parent.string();
 }
 
@@ -24,7 +26,8 @@ Options parse_options(int argc, char** argv, const std::string& chapter, const s
   o.data = nn::default_fashion_mnist_dir();
   CLI::App app(description, chapter);
   app.add_option("--seed", o.seed, "seed of every random choice")->capture_default_str();
-  app.add_option("--out", o.out, "directory for results.json, tables and plots")->capture_default_str();
+  CLI::Option* out = app.add_option("--out", o.out, "directory for results.json, tables and plots (default "
+                                    "build/book/<chapter>, or build/book-quick/<chapter> with --quick)");
   app.add_option("--data", o.data, "Fashion-MNIST directory (four .gz IDX files)")->capture_default_str();
   app.add_flag("--quick", o.quick, "a seconds-long smoke run on a small subset");
   app.add_option("--threads", o.threads, "threads to use (0: every core)")->check(CLI::NonNegativeNumber);
@@ -37,6 +40,8 @@ Options parse_options(int argc, char** argv, const std::string& chapter, const s
     std::cerr << chapter << ": " << e.what() << "\n" << app.help();
     std::exit(2);
   }
+  // Quick runs keep to a book of their own, so they never replace a full run's results or teacher.
+  if (o.quick && out->count() == 0) o.out = "build/book-quick/" + chapter;
   if (o.threads > 0) tensor::set_num_threads(o.threads);
   tensor::set_flush_denormal(true);  // Adam's tiny second moments would otherwise crawl
   std::error_code error;
@@ -46,6 +51,18 @@ Options parse_options(int argc, char** argv, const std::string& chapter, const s
     std::exit(1);
   }
   return o;
+}
+
+int run_chapter(int argc, char** argv, const std::string& chapter, const std::string& description,
+                const std::function<int(const Options&)>& body) {
+  const Options options = parse_options(argc, argv, chapter, description);
+  try {
+    return body(options);
+  } catch (const std::exception& e) {
+    std::cout.flush();
+    std::cerr << chapter << ": " << e.what() << "\n";
+    return 1;
+  }
 }
 
 }  // namespace book

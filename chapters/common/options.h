@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace book {
@@ -12,7 +13,7 @@ namespace book {
 struct Options {
   std::string chapter;   ///< e.g. "ch02_teacher"
   uint64_t seed = 1;     ///< seeds every random choice of the run
-  std::string out;       ///< where results go (default `build/book/` followed by the chapter's name)
+  std::string out;       ///< where results go (default `build/book/` and the chapter's name; `build/book-quick/` with --quick)
   std::string data;      ///< the Fashion-MNIST directory
   bool quick = false;    ///< a seconds-long smoke run on a small subset
   int threads = 0;       ///< 0: every core
@@ -29,5 +30,15 @@ struct Options {
 /// \param argc number of arguments \param argv the arguments
 /// \param chapter the chapter's name \param description one line for --help
 Options parse_options(int argc, char** argv, const std::string& chapter, const std::string& description);
+
+/// \ingroup chapters
+/// \brief A chapter's `main`: parses the options, runs `body`, and turns any error that
+/// escapes it (a file that cannot be written, a corrupt input) into one line on stderr,
+/// `chNN_name: what went wrong`, and exit code 1.
+/// \param argc number of arguments \param argv the arguments
+/// \param chapter the chapter's name \param description one line for --help
+/// \param body the chapter, given its options; returns the exit code
+int run_chapter(int argc, char** argv, const std::string& chapter, const std::string& description,
+                const std::function<int(const Options&)>& body);
 
 }  // namespace book

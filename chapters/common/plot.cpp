@@ -23,6 +23,13 @@ std::string output_line(const std::string& name) {
   return fmt::format("if (!exists(\"out\")) out = {}\nset output out\n", quoted(name + ".svg"));
 }
 
+// A word for /bin/sh: single-quoted, with each ' written as '\''.
+std::string shell_word(const std::string& s) {
+  std::string out = "'";
+  for (char ch : s) out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+  return out + "'";
+}
+
 bool have_gnuplot() { return std::system("command -v gnuplot >/dev/null 2>&1") == 0; }
 
 // Writes the script, then renders it next to the data (the script names files relative to dir).
@@ -32,9 +39,15 @@ std::string finish(const std::string& dir, const std::string& name, const std::s
   if (!have_gnuplot()) return fmt::format("plot {}: data and script written; install gnuplot to render the SVG", gp);
   // Render to a temporary name, then rename: a failed or interrupted render leaves no half SVG.
   const std::string svg = name + ".svg";
-  const std::string command = fmt::format("cd {} && gnuplot -e \"out='{}.tmp'\" {} 2>/dev/null && mv {}.tmp {}",
-                                          quoted(dir), svg, quoted(name + ".gp"), quoted(svg), quoted(svg));
-  if (std::system(command.c_str()) != 0) return fmt::format("plot {}: gnuplot failed; the data and script are kept", gp);
+  const std::string command =
+      fmt::format("cd {} && gnuplot -e {} {} 2>/dev/null && mv {} {}", shell_word(dir),
+                  shell_word("out=" + quoted(svg + ".tmp")), shell_word(name + ".gp"), shell_word(svg + ".tmp"),
+                  shell_word(svg));
+  if (std::system(command.c_str()) != 0) {
+    std::filesystem::remove(std::filesystem::path(dir) / (svg + ".tmp"));
+    return fmt::format("plot {}: gnuplot failed (run `gnuplot {}.gp` there to see why); the data and script are kept",
+                       gp, name);
+  }
   return fmt::format("plot {}", (std::filesystem::path(dir) / svg).string());
 }
 

@@ -8,6 +8,7 @@
 #include "nn/optim.h"
 
 #include <fmt/core.h>
+#include <zlib.h>
 
 #include <chrono>
 #include <filesystem>
@@ -15,7 +16,8 @@
 namespace book {
 
 nlohmann::json TeacherConfig::to_json() const {
-  return {{"architecture", "conv3x3-relu-pool2-conv3x3-relu-pool2-dropout-linear-relu-dropout-linear"},
+  return {{"architecture", dropout_conv > 0 ? "conv3x3-relu-pool2-conv3x3-relu-pool2-dropout-linear-relu-dropout-linear"
+                                            : "conv3x3-relu-pool2-conv3x3-relu-pool2-linear-relu-dropout-linear"},
           {"conv1", conv1},
           {"conv2", conv2},
           {"hidden", hidden},
@@ -27,7 +29,8 @@ nlohmann::json TeacherConfig::to_json() const {
           {"max_shift", max_shift},
           {"seed", seed},
           {"quick", quick},
-          {"split_seed", kSplitSeed}};
+          {"split_seed", kSplitSeed},
+          {"validation_fraction", kValidationFraction}};
 }
 
 TeacherConfig teacher_config(const Options& options) {
@@ -94,11 +97,36 @@ TrainedTeacher train_teacher(const TeacherConfig& c, const BookData& d) {
   return t;
 }
 
+namespace {
+
+// What identifies the data a teacher saw: sizes and a CRC-32 of every label, so a cache
+// made from another data set (or another --quick subset) is not taken for this one.
+nlohmann::json data_fingerprint(const BookData& d) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  for (const nn::Dataset* set : {&d.data.train, &d.data.test}) {
+    for (int64_t label : set->labels) {
+      const auto byte = static_cast<Bytef>(label);
+      crc = crc32(crc, &byte, 1);
+    }
+  }
+  return {{"train", d.data.train.size()}, {"test", d.data.test.size()}, {"labels_crc32", static_cast<uint32_t>(crc)}};
+}
+
+// The key a cache must match: the configuration and the data, whatever the seed.
+nlohmann::json cache_key(nlohmann::json config) {
+  if (config.is_object()) config.erase("seed");
+  return config;
+}
+
+}  // namespace
+
 TeacherCache compute_teacher_cache(nn::Module& teacher, const TeacherConfig& config, const BookData& d) {
   std::vector<int64_t> train(static_cast<size_t>(d.data.train.size()));
   for (size_t i = 0; i < train.size(); ++i) train[i] = static_cast<int64_t>(i);
+  nlohmann::json described = config.to_json();
+  described["data"] = data_fingerprint(d);
   return {predict_logits(teacher, d.data.train, train, d.norm),
-          predict_logits(teacher, d.data.test, d.test_indices, d.norm), config.to_json()};
+          predict_logits(teacher, d.data.test, d.test_indices, d.norm), described};
 }
 
 std::string teacher_dir(const Options& options) {
@@ -115,8 +143,12 @@ void save_teacher(const std::string& dir, const nn::Module& teacher, const Teach
 
 TeacherCache load_or_train_teacher(const Options& options, const BookData& d) {
   const TeacherConfig wanted = teacher_config(Options{options.chapter, 1, options.out, options.data, options.quick, 0});
+  nlohmann::json wanted_key = wanted.to_json();
+  wanted_key["data"] = data_fingerprint(d);
+  wanted_key = cache_key(wanted_key);
   const std::string dir = teacher_dir(options);
   const std::string path = (std::filesystem::path(dir) / "teacher_logits.ckpt").string();
+  const std::string parameters = (std::filesystem::path(dir) / "teacher.ckpt").string();
   std::string why;
   if (!std::filesystem::exists(path)) {
     why = "no teacher cache at " + path;
@@ -124,16 +156,19 @@ TeacherCache load_or_train_teacher(const Options& options, const BookData& d) {
     try {
       nn::Checkpoint ck = nn::load_tensors(path);
       nlohmann::json found = nlohmann::json::parse(ck.metadata, nullptr, false);
-      // Any seed will do: the cache must match the configuration in everything else.
-      nlohmann::json found_without_seed = found, wanted_without_seed = wanted.to_json();
-      if (found.is_object()) found_without_seed.erase("seed");
-      wanted_without_seed.erase("seed");
-      if (found_without_seed != wanted_without_seed || ck.tensors.size() != 2 ||
+      // The parameters must come from the same training as the logits (an interrupted save
+      // could pair new parameters with old logits).
+      const bool same_training =
+          std::filesystem::exists(parameters) && nn::load_tensors(parameters).metadata == ck.metadata;
+      // Any seed will do: the cache must match the configuration and the data in everything else.
+      if (!same_training) {
+        why = "the teacher cache at " + dir + " holds parameters and logits of different runs";
+      } else if (cache_key(found) != wanted_key || ck.tensors.size() != 2 ||
           ck.tensors[0].second.shape() != tensor::Shape{d.data.train.size(), 10} ||
           ck.tensors[1].second.shape() != tensor::Shape{d.data.test.size(), 10}) {
         why = "the teacher cache at " + path + " is from another configuration";
       } else {
-        fmt::print("teacher: cached logits from {} (seed {})\n", path, found.value("seed", uint64_t{0}));
+        fmt::print("teacher: cached logits from {} (seed {})\n", path, found.contains("seed") ? found["seed"].dump() : "?");
         return {ck.tensors[0].second, ck.tensors[1].second, found};
       }
     } catch (const nn::CheckpointError& e) {

@@ -26,7 +26,7 @@ struct TeacherConfig {
   float lr = 2e-3f;            ///< Adam's peak learning rate, cosine-annealed to 0
   int64_t max_shift = 0;       ///< augmentation: random shifts of up to this many pixels (0: none)
   uint64_t seed = 1;           ///< initialisation, data order, dropout and shifts
-  bool quick = false;          ///< the --quick variant (tiny data, one epoch)
+  bool quick = false;          ///< the --quick variant (a smaller network, two epochs on tiny data)
   /// \brief The configuration as JSON, as stored in the cache.
   nlohmann::json to_json() const;
 };
@@ -37,7 +37,8 @@ TeacherConfig teacher_config(const Options& options);
 
 /// \ingroup chapters
 /// \brief The teacher network: conv 3x3 - ReLU - max-pool 2 - conv 3x3 - ReLU - max-pool 2 -
-/// dropout - linear - ReLU - dropout - linear, on [N, 1, 28, 28] images, 10 logits out.
+/// [dropout, if dropout_conv > 0] - linear - ReLU - dropout - linear, on [N, 1, 28, 28] images,
+/// 10 logits out.
 std::shared_ptr<nn::Sequential> make_teacher(const TeacherConfig& config, tensor::Generator& gen);
 
 /// \ingroup chapters
@@ -58,7 +59,7 @@ struct TrainedTeacher {
 
 /// \ingroup chapters
 /// \brief Trains the teacher on the training part of the split (Adam, cosine schedule,
-/// dropout, random shifts), printing a progress line per epoch.
+/// dropout, and random shifts if max_shift > 0), printing a progress line per epoch.
 TrainedTeacher train_teacher(const TeacherConfig& config, const BookData& data);
 
 /// \ingroup chapters
@@ -66,7 +67,7 @@ TrainedTeacher train_teacher(const TeacherConfig& config, const BookData& data);
 struct TeacherCache {
   tensor::Tensor train_logits;  ///< [training set size, 10], every training image (the transfer set)
   tensor::Tensor test_logits;   ///< [test set size, 10]
-  nlohmann::json config;        ///< the TeacherConfig it was trained with
+  nlohmann::json config;        ///< the TeacherConfig it was trained with, and the data it saw
 };
 
 /// \ingroup chapters

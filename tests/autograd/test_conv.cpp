@@ -11,6 +11,8 @@
 
 #include <doctest/doctest.h>
 
+#include <tuple>
+
 using autograd::Var;
 using tensor::Shape;
 using tensor::Tensor;
@@ -99,14 +101,29 @@ TEST_CASE("conv2d gives the same bits on one thread and on two, big enough to be
     y.backward(values(y.shape(), 18));
     return std::vector<Tensor>{y.value(), xv.grad(), wv.grad(), bv.grad()};
   };
+  const int threads = tensor::num_threads();
   const std::vector<Tensor> one = run(1), two = run(2);
-  tensor::set_num_threads(2);
+  tensor::set_num_threads(threads);
   // Forward and input gradient are per image; weight and bias gradients add per-thread parts,
   // so they may differ in the last bits between thread counts, and only that.
   CHECK(tensor::allclose(one[0], two[0], 0.0f, 0.0f));
   CHECK(tensor::allclose(one[1], two[1], 0.0f, 0.0f));
   CHECK(tensor::allclose(one[2], two[2], 1e-5f, 1e-5f));
   CHECK(tensor::allclose(one[3], two[3], 1e-5f, 1e-5f));
+}
+
+TEST_CASE("conv2d stays inside narrow images whose kernel reaches only into the padding") {
+  // Stride 2 with padding on a 1- or 2-wide image: some kernel columns see only padding.
+  for (const auto& [width, kernel, padding] : {std::tuple{1, 3, 1}, std::tuple{2, 5, 2}, std::tuple{1, 5, 2}}) {
+    CAPTURE(width);
+    CAPTURE(kernel);
+    const Tensor x = values({2, 2, width, width}, 21), w = values({3, 2, kernel, kernel}, 22), b = values({3}, 23);
+    CHECK(tensor::allclose(autograd::conv2d(Var(x), Var(w), Var(b), 2, padding).value(),
+                           direct_conv2d(x, w, b, 2, padding), 1e-4f, 1e-5f));
+    const auto f = [padding](const std::vector<Var>& in) { return autograd::conv2d(in[0], in[1], in[2], 2, padding); };
+    const auto result = autograd::gradcheck(f, {x, w, b});
+    CHECK_MESSAGE(result.passed, result.report);
+  }
 }
 
 TEST_CASE("conv2d passes gradcheck on input, weight and bias") {
