@@ -4,6 +4,8 @@
 #include "nn/checkpoint.h"
 #include "tensor/ops.h"
 
+#include "tests/temp_dir.h"
+
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -12,12 +14,10 @@
 
 namespace {
 
-// A book directory of its own under the system's temporary directory, removed at the end.
-struct TempBook {
-  std::filesystem::path root =
-      std::filesystem::temp_directory_path() / ("kd_teacher_cache_" + std::to_string(::getpid()));
-  TempBook() { std::filesystem::create_directories(root); }
-  ~TempBook() { std::filesystem::remove_all(root); }
+// A book directory of its own, removed at the end.
+struct TempBook : testing::TempDir {
+  TempBook() : testing::TempDir("teacher-cache") {}
+  std::filesystem::path root = path();
 };
 
 book::Options quick_options(const TempBook& book, const std::string& out_suffix = "") {

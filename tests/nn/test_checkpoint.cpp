@@ -5,6 +5,8 @@
 #include "tensor/errors.h"
 #include "tensor/random.h"
 
+#include "tests/temp_dir.h"
+
 #include <doctest/doctest.h>
 
 #include <unistd.h>
@@ -31,34 +33,9 @@ using tensor::Tensor;
 
 namespace {
 
-// A fresh directory for one test case, removed with everything in it when the case ends.
-class TempDir {
- public:
-  TempDir() {
-    static int created = 0;
-    path_ = fs::temp_directory_path() /
-            ("kd-test-checkpoint-" + std::to_string(::getpid()) + "-" + std::to_string(created++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  const fs::path& path() const { return path_; }
-  // The names of the directory's entries.
-  std::vector<std::string> entries() const {
-    std::vector<std::string> names;
-    for (const auto& e : fs::directory_iterator(path_)) names.push_back(e.path().filename().string());
-    return names;
-  }
-
- private:
-  fs::path path_;
+// Each test case's files live in a directory of their own.
+struct TempDir : testing::TempDir {
+  TempDir() : testing::TempDir("checkpoint") {}
 };
 
 std::string read_bytes(const std::string& path) {

@@ -3,6 +3,8 @@
 
 #include "tensor/errors.h"
 
+#include "tests/temp_dir.h"
+
 #include <doctest/doctest.h>
 
 #include <unistd.h>
@@ -33,28 +35,9 @@ namespace {
 
 using Bytes = std::vector<uint8_t>;
 
-// A fresh directory for one test case, removed with everything in it when the case ends.
-class TempDir {
- public:
-  TempDir() {
-    static int created = 0;
-    path_ = fs::temp_directory_path() /
-            ("kd-test-data-" + std::to_string(::getpid()) + "-" + std::to_string(created++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  std::string str() const { return path_.string(); }
-
- private:
-  fs::path path_;
+// Each test case's files live in a directory of their own.
+struct TempDir : testing::TempDir {
+  TempDir() : testing::TempDir("data") {}
 };
 
 // Sets (or unsets, with nullopt) an environment variable, and puts the old value back at the end.
