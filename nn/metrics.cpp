@@ -128,6 +128,21 @@ double mean_kl(const Tensor& logits_p, const Tensor& logits_q) {
   return total / static_cast<double>(logits_p.shape()[0]);
 }
 
+double mean_entropy_bits(const Tensor& logits, float temperature) {
+  if (logits.dim() != 2) throw T::ShapeError("mean_entropy_bits: logits " + T::to_string(logits.shape()) + " are not [N, C]");
+  require_examples(logits.shape()[0], "mean_entropy_bits");
+  if (!(temperature > 0.0f)) {
+    throw T::ValueError("mean_entropy_bits: temperature must be > 0, got " + T::to_string(temperature));
+  }
+  const std::vector<float> log_p = T::log_softmax(T::div(logits, temperature), 1).to_vector();
+  double total = 0.0;
+  for (float lp : log_p) {
+    const double p = std::exp(static_cast<double>(lp));
+    if (p > 0.0) total -= p * static_cast<double>(lp);
+  }
+  return total / std::log(2.0) / static_cast<double>(logits.shape()[0]);
+}
+
 double gap_closed(double soft, double hard, double teacher) {
   if (!(teacher > hard)) {
     throw T::ValueError("gap_closed: the teacher (" + T::to_string(teacher) + ") is not better than the hard student (" +

@@ -62,6 +62,15 @@ double agreement(const Tensor& logits_a, const Tensor& logits_b);
 double mean_kl(const Tensor& logits_p, const Tensor& logits_q);
 
 /// \ingroup nn
+/// \brief Mean entropy, in bits, of the softmax of the logits at temperature T:
+/// \f$ \frac1N \sum_n -\sum_c p_{nc} \log_2 p_{nc} \f$, \f$ p_n = \operatorname{softmax}(z_n / T) \f$.
+///
+/// 0 for one-hot predictions, \f$ \log_2 C \f$ for uniform ones (3.32 bits for 10 classes).
+/// \param logits [N, C] \param temperature T > 0
+/// \throws tensor::ShapeError when not [N, C] or N = 0; tensor::ValueError for T <= 0.
+double mean_entropy_bits(const Tensor& logits, float temperature = 1.0f);
+
+/// \ingroup nn
 /// \brief The fraction of the teacher-student gap that distillation closes:
 /// \f$ (a_\text{soft} - a_\text{hard}) / (a_\text{teacher} - a_\text{hard}) \f$.
 ///

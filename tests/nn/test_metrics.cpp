@@ -212,4 +212,22 @@ TEST_CASE("metrics refuse labels outside 0..C-1 and averages over no examples") 
                        tensor::ShapeError);
 }
 
+TEST_CASE("mean entropy in bits is 0 for a sure prediction, log2 C for a uniform one, and rises with T") {
+  // Row 0: equal logits, 4 classes: 2 bits. Row 1: one logit 100 above the rest: ~0 bits.
+  const Tensor logits = Tensor::from_vector({2, 4}, {1, 1, 1, 1, 100, 0, 0, 0});
+  CHECK(nn::mean_entropy_bits(logits.narrow(0, 0, 1)) == doctest::Approx(2.0));
+  CHECK(nn::mean_entropy_bits(logits.narrow(0, 1, 1)) == doctest::Approx(0.0).epsilon(1e-6));
+  CHECK(nn::mean_entropy_bits(logits) == doctest::Approx(1.0));
+  const Tensor z = Tensor::from_vector({1, 3}, {2.0f, 0.5f, -1.0f});
+  double previous = 0.0;
+  for (float t : {0.25f, 1.0f, 4.0f, 16.0f, 100.0f}) {
+    const double h = nn::mean_entropy_bits(z, t);
+    CHECK(h > previous);
+    previous = h;
+  }
+  CHECK(previous < std::log2(3.0));
+  CHECK_THROWS_WITH_AS(nn::mean_entropy_bits(z, 0.0f), "mean_entropy_bits: temperature must be > 0, got 0",
+                       tensor::ValueError);
+}
+
 }  // TEST_SUITE

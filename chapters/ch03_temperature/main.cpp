@@ -1,0 +1,213 @@
+// Chapter 3: the temperature softmax. What dividing the teacher's logits by T does to its
+// probabilities, to their entropy, and to the size of the gradient a student receives.
+//
+// 1. Data and the cached teacher.
+// 2. Three test images seen at T = 0.25 ... 100.
+// 3. Mean entropy of the soft targets against T.
+// 4. The gradient: its size against T, with and without the T^2 factor, and the high-T limit.
+// 5. Report.
+#include "autograd/ops.h"
+#include "chapters/common/book_data.h"
+#include "chapters/common/options.h"
+#include "chapters/common/plot.h"
+#include "chapters/common/report.h"
+#include "chapters/common/student.h"
+#include "chapters/common/teacher.h"
+#include "nn/losses.h"
+#include "nn/metrics.h"
+#include "tensor/ops.h"
+
+#include <fmt/core.h>
+
+#include <cmath>
+#include <filesystem>
+
+namespace {
+
+using autograd::Var;
+using tensor::Tensor;
+
+// --- configuration -------------------------------------------------------------------
+const std::vector<float> kShownTemperatures = {0.25f, 0.5f, 1, 2, 4, 8, 20, 100};
+constexpr int kEntropyPoints = 16;                 // log-spaced from 0.25 to 100
+const std::vector<float> kGradientTemperatures = {1, 2, 4, 8, 16, 32, 64, 100, 1000};
+constexpr int64_t kShirt = 6, kTShirt = 0, kSandal = 5, kSneaker = 7;
+
+std::vector<float> softmax_row(const Tensor& logits, int64_t row, float t) {
+  return autograd::softmax(Var(logits.narrow(0, row, 1)), t).value().to_vector();
+}
+
+// The test image of class `true_class` on which the teacher (at T = 1) hesitates most between
+// that class and `other`: the largest product of the two probabilities.
+int64_t most_confused(const Tensor& logits, const nn::Labels& labels, int64_t true_class, int64_t other) {
+  int64_t best = -1;
+  float best_score = -1;
+  for (size_t n = 0; n < labels.size(); ++n) {
+    if (labels[n] != true_class) continue;
+    const std::vector<float> p = softmax_row(logits, static_cast<int64_t>(n), 1.0f);
+    const float score = p[static_cast<size_t>(true_class)] * p[static_cast<size_t>(other)];
+    if (score > best_score) {
+      best_score = score;
+      best = static_cast<int64_t>(n);
+    }
+  }
+  return best;
+}
+
+// The correctly classified test image the teacher is surest about.
+int64_t most_confident(const Tensor& logits, const nn::Labels& labels) {
+  const Tensor top = tensor::max(tensor::log_softmax(logits, 1), 1);
+  const nn::Labels predicted = nn::predictions(logits);
+  int64_t best = 0;
+  for (size_t n = 0; n < labels.size(); ++n) {
+    if (predicted[n] == labels[n] && top.data()[n] > top.data()[best]) best = static_cast<int64_t>(n);
+  }
+  return best;
+}
+
+double norm(const std::vector<float>& v) {
+  double s = 0;
+  for (float x : v) s += double(x) * x;
+  return std::sqrt(s);
+}
+
+std::string out_file(const book::Options& o, const std::string& name) {
+  return (std::filesystem::path(o.out) / name).string();
+}
+
+}  // namespace
+
+int chapter(const book::Options& options) {
+  fmt::print("Chapter 3: the temperature softmax (seed {}{})\n", options.seed, options.quick ? ", --quick" : "");
+  nlohmann::json results;
+
+  // --- 1. data and teacher -------------------------------------------------------------
+  book::banner(1, "Data and the cached teacher");
+  const book::BookData data = book::load_book_data(options);
+  const book::TeacherCache teacher = book::load_or_train_teacher(options, data);
+  const Tensor& logits = teacher.test_logits;
+  const nn::Labels& labels = data.data.test.labels;
+  fmt::print("teacher test accuracy {:.4f}\n", nn::accuracy(logits, labels));
+
+  // --- 2. three images at many temperatures --------------------------------------------
+  book::banner(2, "Three test images, softened");
+  const std::vector<std::pair<std::string, int64_t>> examples = {
+      {"a confident one", most_confident(logits, labels)},
+      {"a shirt torn between shirt and T-shirt", most_confused(logits, labels, kShirt, kTShirt)},
+      {"a sandal torn between sandal and sneaker", most_confused(logits, labels, kSandal, kSneaker)}};
+  nlohmann::json examples_json = nlohmann::json::array();
+  for (size_t e = 0; e < examples.size(); ++e) {
+    const auto& [what, index] = examples[e];
+    fmt::print("\ntest image {} ({}), true class {}:\n", index, what, nn::kFashionMnistClasses[labels[index]]);
+    std::vector<std::string> headers = {"T"};
+    for (auto name : nn::kFashionMnistClasses) headers.emplace_back(name);
+    headers.emplace_back("entropy (bits)");
+    book::Table table(headers);
+    book::LinePlot plot{fmt::format("Teacher softmax at several T: test image {} ({})", index, what),
+                        "class (0 T-shirt/top, 1 Trouser, 2 Pullover, 3 Dress, 4 Coat, 5 Sandal, 6 Shirt, 7 Sneaker, "
+                        "8 Bag, 9 Ankle boot)",
+                        "probability", {}, false};
+    nlohmann::json rows = nlohmann::json::object();
+    for (float t : kShownTemperatures) {
+      const std::vector<float> p = softmax_row(logits, index, t);
+      std::vector<std::string> row = {tensor::to_string(t)};
+      book::Series series{fmt::format("T = {}", tensor::to_string(t)), {}, {}};
+      for (size_t c = 0; c < p.size(); ++c) {
+        row.push_back(fmt::format("{:.3f}", p[c]));
+        series.x.push_back(static_cast<double>(c));
+        series.y.push_back(p[c]);
+      }
+      row.push_back(fmt::format("{:.3f}", nn::mean_entropy_bits(logits.narrow(0, index, 1), t)));
+      table.add_row(row);
+      plot.series.push_back(series);
+      rows[tensor::to_string(t)] = p;
+    }
+    fmt::print("{}", table.to_text());
+    book::write_file(out_file(options, fmt::format("example_{}.csv", e + 1)), table.to_csv());
+    fmt::print("{}\n", book::save_plot(options.out, fmt::format("example_{}", e + 1), plot));
+    examples_json.push_back({{"test_index", index}, {"what", what}, {"true_class", nn::kFashionMnistClasses[labels[index]]},
+                             {"softmax", rows}});
+  }
+  results["examples"] = examples_json;
+
+  // --- 3. entropy against temperature ----------------------------------------------------
+  book::banner(3, "Mean entropy of the soft targets over the test set");
+  std::vector<double> temperatures, entropies;
+  for (int i = 0; i < kEntropyPoints; ++i) {
+    temperatures.push_back(0.25 * std::pow(400.0, static_cast<double>(i) / (kEntropyPoints - 1)));
+    entropies.push_back(nn::mean_entropy_bits(logits, static_cast<float>(temperatures.back())));
+  }
+  book::Table entropy_table({"T", "mean entropy (bits)"});
+  bool monotonic = true;
+  for (size_t i = 0; i < temperatures.size(); ++i) {
+    entropy_table.add_row({fmt::format("{:.3g}", temperatures[i]), fmt::format("{:.4f}", entropies[i])});
+    if (i > 0 && !(entropies[i] > entropies[i - 1])) monotonic = false;
+  }
+  fmt::print("{}", entropy_table.to_text());
+  book::write_file(out_file(options, "entropy.csv"), entropy_table.to_csv());
+  const double uniform = std::log2(10.0);
+  fmt::print("rises monotonically with T: {}; limits: 0 bits as T -> 0, log2(10) = {:.4f} bits as T -> infinity\n",
+             monotonic ? "yes" : "NO (see the table)", uniform);
+  fmt::print("{}\n",
+             book::save_plot(options.out, "entropy",
+                             book::LinePlot{"Mean entropy of the teacher's soft targets (test set)",
+                                            "temperature T (log scale)",
+                                            "entropy (bits per image)",
+                                            {{"mean entropy", temperatures, entropies},
+                                             {"log2(10): uniform", {temperatures.front(), temperatures.back()}, {uniform, uniform}},
+                                             {"0: one-hot", {temperatures.front(), temperatures.back()}, {0.0, 0.0}}},
+                                            true}));
+  results["temperatures"] = temperatures;
+  results["mean_entropy_bits"] = entropies;
+  results["entropy_rises_monotonically"] = monotonic;
+
+  // --- 4. the gradient ---------------------------------------------------------------------
+  book::banner(4, "The soft-loss gradient on a student's logits, against T");
+  // A student to receive it: a 784-100-10 MLP after one epoch on hard labels.
+  tensor::Generator gen(options.seed);
+  const auto student = book::make_mlp({784, 100, 10}, gen);
+  book::train_on_labels(*student, data, 1, 0.05f, options.seed);
+  const int64_t index = examples[1].second;  // the shirt torn between shirt and T-shirt
+  const Tensor s = book::predict_logits(*student, data.data.test, {index}, data.norm);
+  const Tensor t = logits.narrow(0, index, 1).contiguous();
+  // The high-T limit: T^2 KL -> (1 / 2C) || (s - mean s) - (t - mean t) ||^2, gradient ((s - s̄) - (t - t̄)) / C.
+  const Tensor centered = tensor::sub(tensor::sub(s, tensor::mean(s, 1, true)), tensor::sub(t, tensor::mean(t, 1, true)));
+  const std::vector<float> l2_gradient = tensor::div(centered, 10.0f).to_vector();
+  const double l2_norm = norm(l2_gradient);
+  book::Table gradient_table({"T", "|grad| without T^2", "|grad| with T^2", "1/T^2 prediction", "distance to L2 gradient"});
+  nlohmann::json gradient_json = nlohmann::json::array();
+  for (float temperature : kGradientTemperatures) {
+    Var student_logits(s, true);
+    nn::kl_div(autograd::log_softmax(student_logits, temperature), autograd::softmax(Var(t), temperature).value())
+        .backward();
+    const std::vector<float> g = student_logits.grad().to_vector();
+    const double without = norm(g);
+    const double with = without * temperature * temperature;
+    std::vector<float> scaled(g.size());
+    for (size_t c = 0; c < g.size(); ++c) scaled[c] = g[c] * temperature * temperature - l2_gradient[c];
+    const double distance = norm(scaled) / l2_norm;
+    const double prediction = l2_norm / (temperature * temperature);
+    gradient_table.add_row({tensor::to_string(temperature), fmt::format("{:.3e}", without), fmt::format("{:.4f}", with),
+                            fmt::format("{:.3e}", prediction), fmt::format("{:.1f}%", 100.0 * distance)});
+    gradient_json.push_back({{"T", temperature}, {"norm_without_T2", without}, {"norm_with_T2", with},
+                             {"one_over_T2_prediction", prediction}, {"relative_distance_to_l2", distance}});
+  }
+  fmt::print("test image {}; |L2 gradient| = {:.4f}\n{}", index, l2_norm, gradient_table.to_text());
+  book::write_file(out_file(options, "gradient.csv"), gradient_table.to_csv());
+  results["gradient"] = {{"test_index", index}, {"l2_gradient_norm", l2_norm}, {"rows", gradient_json}};
+
+  // --- 5. report -------------------------------------------------------------------------
+  book::banner(5, "Report");
+  fmt::print("mean entropy: {:.3f} bits at T = 1, {:.3f} bits at T = 4 (log2(10) = {:.3f})\n",
+             nn::mean_entropy_bits(logits, 1.0f), nn::mean_entropy_bits(logits, 4.0f), uniform);
+  results["mean_entropy_bits_at"] = {{"1", nn::mean_entropy_bits(logits, 1.0f)}, {"4", nn::mean_entropy_bits(logits, 4.0f)}};
+  results["teacher_config"] = teacher.config;
+  results["seed"] = options.seed;
+  book::write_json(out_file(options, "results.json"), results);
+  fmt::print("results: {}\n", out_file(options, "results.json"));
+  return 0;
+}
+
+int main(int argc, char** argv) {
+  return book::run_chapter(argc, argv, "ch03_temperature", "Chapter 3: the temperature softmax", chapter);
+}
