@@ -104,9 +104,9 @@ int chapter(const book::Options& options) {
     headers.emplace_back("entropy (bits)");
     book::Table table(headers);
     book::LinePlot plot{fmt::format("Teacher softmax at several T: test image {} ({})", index, what),
-                        "class (0 T-shirt/top, 1 Trouser, 2 Pullover, 3 Dress, 4 Coat, 5 Sandal, 6 Shirt, 7 Sneaker, "
-                        "8 Bag, 9 Ankle boot)",
+                        "class",
                         "probability", {}, false};
+    plot.x_ticks.assign(nn::kFashionMnistClasses.begin(), nn::kFashionMnistClasses.end());
     nlohmann::json rows = nlohmann::json::object();
     for (float t : kShownTemperatures) {
       const std::vector<float> p = softmax_row(logits, index, t);

@@ -197,11 +197,11 @@ int chapter(const book::Options& options) {
   book::Table grads({"class", "student p", "teacher q (T=1)", "teacher q (T=4)", "hard: p - y", "soft T=1: p - q",
                      "soft T=4 (x T^2)"});
   book::LinePlot plot{fmt::format("Gradient on the student's logits, training image {} (a shirt)", example),
-                      "class (0 T-shirt/top, 1 Trouser, 2 Pullover, 3 Dress, 4 Coat, 5 Sandal, 6 Shirt, 7 Sneaker, 8 "
-                      "Bag, 9 Ankle boot)",
+                      "class",
                       "dL/dz (negative: pushed up)",
                       {{"hard label", {}, {}}, {"soft target, T = 1", {}, {}}, {"soft target, T = 4, times T^2", {}, {}}},
                       false};
+  plot.x_ticks.assign(nn::kFashionMnistClasses.begin(), nn::kFashionMnistClasses.end());
   for (size_t c = 0; c < kClasses; ++c) {
     grads.add_row({name(c), fmt::format("{:.4f}", p[c]), fmt::format("{:.4f}", q[c]), fmt::format("{:.4f}", q_high[c]),
                    fmt::format("{:+.4f}", hard[c]), fmt::format("{:+.4f}", soft_1[c]), fmt::format("{:+.4f}", soft_high[c])});

@@ -69,6 +69,11 @@ std::string save_plot(const std::string& dir, const std::string& name, const Lin
                         quoted(plot.y_label));
   script += "set grid\nset key below\n";
   if (plot.log_x) script += "set logscale x\n";
+  if (!plot.x_ticks.empty()) {
+    script += "set xtics (";
+    for (size_t i = 0; i < plot.x_ticks.size(); ++i) script += fmt::format("{}{} {}", i ? ", " : "", quoted(plot.x_ticks[i]), i);
+    script += ") rotate by 30 right\n";
+  }
   script += "plot ";
   for (size_t s = 0; s < plot.series.size(); ++s) {
     script += fmt::format("{}{} index {} with linespoints title {}", s ? ", " : "", quoted(name + ".dat"), s,

@@ -23,6 +23,7 @@ struct LinePlot {
   std::string y_label;           ///< y axis label, units included
   std::vector<Series> series;    ///< the lines
   bool log_x = false;            ///< logarithmic x axis
+  std::vector<std::string> x_ticks = {};  ///< if given, names for x = 0, 1, 2, ... (e.g. class names)
 };
 
 /// \ingroup chapters
