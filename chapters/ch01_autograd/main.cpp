@@ -106,7 +106,7 @@ int chapter(const book::Options& options) {
   row("a/b", g.ratio, "");
   row("f", g.f, "");
   fmt::print("{}", nodes.to_text());
-  book::write_file((std::filesystem::path(options.out) / "graph.csv").string(), nodes.to_csv());
+  book::write_file(options.file("graph.csv"), nodes.to_csv());
   const double max_error = std::max({std::fabs(g.a.grad().item() - numeric_a), std::fabs(g.b.grad().item() - numeric_b),
                                      std::fabs(g.c.grad().item() - numeric_c)});
   fmt::print("largest |backward - finite difference| over a, b, c: {:.2e} (float32 values, double differences)\n",
@@ -208,7 +208,7 @@ int chapter(const book::Options& options) {
                                                     false}));
   results["toy"] = {{"steps", epochs}, {"final_loss", loss_curve.y.back()}, {"train_accuracy", final_accuracy}};
   results["seed"] = options.seed;
-  book::write_json((std::filesystem::path(options.out) / "results.json").string(), results);
+  book::write_json(options.file("results.json"), results);
   fmt::print("results: {}/results.json\n", options.out);
   return 0;
 }

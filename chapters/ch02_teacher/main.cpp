@@ -28,9 +28,6 @@ double peak_memory_mb() {
   return static_cast<double>(usage.ru_maxrss) / 1024.0;  // Linux reports KiB
 }
 
-std::string path(const std::string& dir, const std::string& name) {
-  return (std::filesystem::path(dir) / name).string();
-}
 
 }  // namespace
 
@@ -92,15 +89,15 @@ int chapter(const book::Options& options) {
     heatmap.values.push_back(fractions);
   }
   fmt::print("{}", table.to_text());
-  book::write_file(path(options.out, "confusion_matrix.csv"), table.to_csv());
+  book::write_file(options.file("confusion_matrix.csv"), table.to_csv());
   fmt::print("test accuracy {:.4f} ({} errors of {}), test NLL {:.4f} nats\n", test_accuracy, test_errors,
              test_labels.size(), test_nll);
 
   // --- 4. the cache and the report --------------------------------------------------------
   book::banner(4, "Cache and report");
   book::save_teacher(options.out, *teacher.model, cache);
-  fmt::print("saved {} and {} (configuration stored with them)\n", path(options.out, "teacher.ckpt"),
-             path(options.out, "teacher_logits.ckpt"));
+  fmt::print("saved {} and {} (configuration stored with them)\n", options.file("teacher.ckpt"),
+             options.file("teacher_logits.ckpt"));
   book::Table curve({"epoch", "train loss", "val accuracy", "seconds"});
   book::Series loss{"training loss (nats)", {}, {}}, val{"validation accuracy", {}, {}};
   nlohmann::json curve_json = nlohmann::json::array();
@@ -115,7 +112,7 @@ int chapter(const book::Options& options) {
                           {"seconds", r.seconds}});
   }
   fmt::print("{}", curve.to_text());
-  book::write_file(path(options.out, "learning_curve.csv"), curve.to_csv());
+  book::write_file(options.file("learning_curve.csv"), curve.to_csv());
   fmt::print("{}\n", book::save_plot(options.out, "learning_curve",
                                      book::LinePlot{"Teacher learning curve", "epoch", "loss (nats) / accuracy",
                                                     {loss, val}, false}));
@@ -138,8 +135,8 @@ int chapter(const book::Options& options) {
                             {"confusion_matrix", confusion},
                             {"classes", std::vector<std::string>(nn::kFashionMnistClasses.begin(),
                                                                  nn::kFashionMnistClasses.end())}};
-  book::write_json(path(options.out, "results.json"), results);
-  fmt::print("results: {}\n", path(options.out, "results.json"));
+  book::write_json(options.file("results.json"), results);
+  fmt::print("results: {}\n", options.file("results.json"));
   return 0;
 }
 

@@ -71,9 +71,6 @@ double norm(const std::vector<float>& v) {
   return std::sqrt(s);
 }
 
-std::string out_file(const book::Options& o, const std::string& name) {
-  return (std::filesystem::path(o.out) / name).string();
-}
 
 }  // namespace
 
@@ -123,7 +120,7 @@ int chapter(const book::Options& options) {
       rows[tensor::to_string(t)] = p;
     }
     fmt::print("{}", table.to_text());
-    book::write_file(out_file(options, fmt::format("example_{}.csv", e + 1)), table.to_csv());
+    book::write_file(options.file(fmt::format("example_{}.csv", e + 1)), table.to_csv());
     fmt::print("{}\n", book::save_plot(options.out, fmt::format("example_{}", e + 1), plot));
     examples_json.push_back({{"test_index", index}, {"what", what}, {"true_class", nn::kFashionMnistClasses[labels[index]]},
                              {"softmax", rows}});
@@ -144,7 +141,7 @@ int chapter(const book::Options& options) {
     if (i > 0 && !(entropies[i] > entropies[i - 1])) monotonic = false;
   }
   fmt::print("{}", entropy_table.to_text());
-  book::write_file(out_file(options, "entropy.csv"), entropy_table.to_csv());
+  book::write_file(options.file("entropy.csv"), entropy_table.to_csv());
   const double uniform = std::log2(10.0);
   fmt::print("rises monotonically with T: {}; limits: 0 bits as T -> 0, log2(10) = {:.4f} bits as T -> infinity\n",
              monotonic ? "yes" : "NO (see the table)", uniform);
@@ -193,7 +190,7 @@ int chapter(const book::Options& options) {
                              {"one_over_T2_prediction", prediction}, {"relative_distance_to_l2", distance}});
   }
   fmt::print("test image {}; |L2 gradient| = {:.4f}\n{}", index, l2_norm, gradient_table.to_text());
-  book::write_file(out_file(options, "gradient.csv"), gradient_table.to_csv());
+  book::write_file(options.file("gradient.csv"), gradient_table.to_csv());
   results["gradient"] = {{"test_index", index}, {"l2_gradient_norm", l2_norm}, {"rows", gradient_json}};
 
   // --- 5. report -------------------------------------------------------------------------
@@ -203,8 +200,8 @@ int chapter(const book::Options& options) {
   results["mean_entropy_bits_at"] = {{"1", nn::mean_entropy_bits(logits, 1.0f)}, {"4", nn::mean_entropy_bits(logits, 4.0f)}};
   results["teacher_config"] = teacher.config;
   results["seed"] = options.seed;
-  book::write_json(out_file(options, "results.json"), results);
-  fmt::print("results: {}\n", out_file(options, "results.json"));
+  book::write_json(options.file("results.json"), results);
+  fmt::print("results: {}\n", options.file("results.json"));
   return 0;
 }
 

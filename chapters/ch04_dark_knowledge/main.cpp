@@ -66,9 +66,6 @@ std::vector<size_t> most_plausible_wrong(const Matrix& m) {
 
 std::string name(size_t c) { return std::string(nn::kFashionMnistClasses[c]); }
 
-std::string out_file(const book::Options& o, const std::string& file) {
-  return (std::filesystem::path(o.out) / file).string();
-}
 
 book::Heatmap heatmap(const std::string& title, const Matrix& m) {
   book::Heatmap h{title, "class the teacher gives probability to", "true class", {}, {}, m, "mean probability"};
@@ -105,7 +102,7 @@ int chapter(const book::Options& options) {
     similarity.add_row(row);
   }
   fmt::print("{}", similarity.to_text());
-  book::write_file(out_file(options, "similarity_T4.csv"), similarity.to_csv());
+  book::write_file(options.file("similarity_T4.csv"), similarity.to_csv());
   fmt::print("{}\n", book::save_plot(options.out, "similarity_T1",
                                      heatmap("Teacher's mean soft target per true class, T = 1 (training images)", at_1)));
   fmt::print("{}\n", book::save_plot(options.out, "similarity_T4",
@@ -135,7 +132,7 @@ int chapter(const book::Options& options) {
     wrong_json[name(y)] = {{"T1", name(wrong_1[y])}, {"T4", name(wrong_high[y])}, {"test_error", name(mistaken_for[y])}};
   }
   fmt::print("{}", wrong.to_text());
-  book::write_file(out_file(options, "most_plausible_wrong_class.csv"), wrong.to_csv());
+  book::write_file(options.file("most_plausible_wrong_class.csv"), wrong.to_csv());
   fmt::print("the soft targets' most plausible wrong class is the teacher's most frequent mistake for {} of 10 classes\n",
              agreements);
   results["most_plausible_wrong_class"] = wrong_json;
@@ -211,7 +208,7 @@ int chapter(const book::Options& options) {
     }
   }
   fmt::print("training image {} (true class Shirt)\n{}", example, grads.to_text());
-  book::write_file(out_file(options, "gradient.csv"), grads.to_csv());
+  book::write_file(options.file("gradient.csv"), grads.to_csv());
   fmt::print("{}\n", book::save_plot(options.out, "gradient", plot));
   int pushed_up = 0;
   for (size_t c = 0; c < kClasses; ++c) pushed_up += c != static_cast<size_t>(kShirt) && soft_high[c] < 0;
@@ -228,8 +225,8 @@ int chapter(const book::Options& options) {
   }
   results["teacher_config"] = teacher.config;
   results["seed"] = options.seed;
-  book::write_json(out_file(options, "results.json"), results);
-  fmt::print("results: {}\n", out_file(options, "results.json"));
+  book::write_json(options.file("results.json"), results);
+  fmt::print("results: {}\n", options.file("results.json"));
   return 0;
 }
 

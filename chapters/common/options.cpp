@@ -19,6 +19,8 @@ std::string Options::book_dir() const {
   return parent.empty() ? "." : parent.string();
 }
 
+std::string Options::file(const std::string& name) const { return (std::filesystem::path(out) / name).string(); }
+
 Options parse_options(int argc, char** argv, const std::string& chapter, const std::string& description) {
   Options o;
   o.chapter = chapter;

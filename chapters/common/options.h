@@ -20,6 +20,8 @@ struct Options {
 
   /// \brief The book directory: the parent of `out`, where other chapters' results live.
   std::string book_dir() const;
+  /// \brief The path of an output file: `out/name`.
+  std::string file(const std::string& name) const;
 };
 
 /// \ingroup chapters
