@@ -20,7 +20,8 @@
 #include <fmt/core.h>
 
 #include <cmath>
-#include <filesystem>
+#include <stdexcept>
+#include <string>
 
 namespace {
 
@@ -51,6 +52,7 @@ int64_t most_confused(const Tensor& logits, const nn::Labels& labels, int64_t tr
       best = static_cast<int64_t>(n);
     }
   }
+  if (best < 0) throw std::runtime_error("no test image of class " + std::string(nn::kFashionMnistClasses[true_class]));
   return best;
 }
 
@@ -58,10 +60,11 @@ int64_t most_confused(const Tensor& logits, const nn::Labels& labels, int64_t tr
 int64_t most_confident(const Tensor& logits, const nn::Labels& labels) {
   const Tensor top = tensor::max(tensor::log_softmax(logits, 1), 1);
   const nn::Labels predicted = nn::predictions(logits);
-  int64_t best = 0;
+  int64_t best = -1;
   for (size_t n = 0; n < labels.size(); ++n) {
-    if (predicted[n] == labels[n] && top.data()[n] > top.data()[best]) best = static_cast<int64_t>(n);
+    if (predicted[n] == labels[n] && (best < 0 || top.data()[n] > top.data()[best])) best = static_cast<int64_t>(n);
   }
+  if (best < 0) throw std::runtime_error("the teacher classifies no test image correctly");
   return best;
 }
 

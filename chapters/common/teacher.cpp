@@ -142,7 +142,8 @@ void save_teacher(const std::string& dir, const nn::Module& teacher, const Teach
 }
 
 TeacherCache load_or_train_teacher(const Options& options, const BookData& d) {
-  const TeacherConfig wanted = teacher_config(Options{options.chapter, 1, options.out, options.data, options.quick, 0});
+  const TeacherConfig wanted = teacher_config(
+      Options{.chapter = options.chapter, .seed = 1, .out = options.out, .data = options.data, .quick = options.quick});
   nlohmann::json wanted_key = wanted.to_json();
   wanted_key["data"] = data_fingerprint(d);
   wanted_key = cache_key(wanted_key);
