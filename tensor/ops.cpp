@@ -165,13 +165,7 @@ Tensor relu_backward(const Tensor& dy, const Tensor& y) {
 }
 
 Tensor& add_(Tensor& y, const Tensor& x) {
-  Shape target;
-  try {
-    target = broadcast_shapes(x.shape(), y.shape(), "add_");
-  } catch (const ShapeError&) {
-    target.clear();
-  }
-  if (target != y.shape()) {
+  if (!broadcasts_to(x.shape(), y.shape())) {
     throw ShapeError("add_: cannot broadcast " + to_string(x.shape()) + " to " + to_string(y.shape()));
   }
   if (x.shares_storage_with(y)) return add_(y, x.clone());  // add_(a, a.t()) must read a before writing it
@@ -312,13 +306,7 @@ Tensor log_softmax(const Tensor& x, int64_t axis) {
 
 Tensor sum_to(const Tensor& x, const Shape& shape) {
   if (x.shape() == shape) return x;
-  Shape target;
-  try {
-    target = broadcast_shapes(shape, x.shape(), "sum_to");
-  } catch (const ShapeError&) {
-    target.clear();
-  }
-  if (target != x.shape()) {
+  if (!broadcasts_to(shape, x.shape())) {
     throw ShapeError("sum_to: cannot sum " + to_string(x.shape()) + " down to " + to_string(shape));
   }
   Tensor y = x;

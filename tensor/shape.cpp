@@ -54,6 +54,15 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
   return out;
 }
 
+bool broadcasts_to(const Shape& from, const Shape& to) {
+  if (from.size() > to.size()) return false;
+  const size_t lead = to.size() - from.size();
+  for (size_t i = 0; i < from.size(); ++i) {
+    if (from[i] != 1 && from[i] != to[lead + i]) return false;
+  }
+  return true;
+}
+
 int64_t normalize_axis(int64_t axis, const Shape& shape, const char* op) {
   const auto rank = static_cast<int64_t>(shape.size());
   const int64_t a = axis < 0 ? axis + rank : axis;

@@ -43,6 +43,11 @@ std::string to_string(double value);
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
 
 /// \ingroup tensor
+/// \brief Whether a tensor of shape `from` broadcasts to exactly `to` (as `copy_` and `add_`
+/// need): each of its dimensions, aligned on the last, is 1 or equal, and it has no extra ones.
+bool broadcasts_to(const Shape& from, const Shape& to);
+
+/// \ingroup tensor
 /// \brief Turns a possibly negative axis (-1 is the last) into 0..rank-1.
 /// \param axis the axis as given \param shape the tensor's shape \param op the calling operation, for the message
 /// \throws IndexError `op: axis 3 out of range for shape [2, 3]`.

@@ -279,13 +279,7 @@ Tensor Tensor::clone() const {
 }
 
 Tensor& Tensor::copy_(const Tensor& src) {
-  Shape target;
-  try {
-    target = broadcast_shapes(src.shape_, shape_, "copy_");
-  } catch (const ShapeError&) {
-    target.clear();
-  }
-  if (target != shape_) {
+  if (!broadcasts_to(src.shape_, shape_)) {
     throw ShapeError("copy_: cannot broadcast " + to_string(src.shape_) + " to " + to_string(shape_));
   }
   // Reading and writing the same storage (x.copy_(x.t())) would read values already overwritten.

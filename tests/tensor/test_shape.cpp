@@ -90,4 +90,14 @@ TEST_CASE("a negative axis counts from the end and an axis outside the rank thro
                        tensor::IndexError);
 }
 
+TEST_CASE("broadcasts_to accepts 1s and missing leading dimensions, and nothing else") {
+  CHECK(tensor::broadcasts_to({3}, {2, 3}));
+  CHECK(tensor::broadcasts_to({1, 3}, {2, 3}));
+  CHECK(tensor::broadcasts_to({}, {2, 3}));
+  CHECK(tensor::broadcasts_to({2, 3}, {2, 3}));
+  CHECK_FALSE(tensor::broadcasts_to({2}, {2, 3}));
+  CHECK_FALSE(tensor::broadcasts_to({3}, {1}));         // would grow the target
+  CHECK_FALSE(tensor::broadcasts_to({1, 2, 3}, {2, 3}));  // an extra dimension
+}
+
 }  // TEST_SUITE
