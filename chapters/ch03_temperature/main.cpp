@@ -164,9 +164,9 @@ int chapter(const book::Options& options) {
   // --- 4. the gradient ---------------------------------------------------------------------
   book::banner(4, "The soft-loss gradient on a student's logits, against T");
   // A student to receive it: a 784-100-10 MLP after one epoch on hard labels.
-  tensor::Generator gen(options.seed);
-  const auto student = book::make_mlp({784, 100, 10}, gen);
-  book::train_on_labels(*student, data, 1, 0.05f, options.seed);
+  const auto student = book::train_student({.widths = {784, 100, 10}, .epochs = 1, .seed = options.seed},
+                                           book::Targets::hard(), data, data.split.train, {}, true)
+                           .model;
   const int64_t index = examples[1].second;  // the shirt torn between shirt and T-shirt
   const Tensor s = book::predict_logits(*student, data.data.test, {index}, data.norm);
   const Tensor t = logits.narrow(0, index, 1).contiguous();

@@ -172,9 +172,9 @@ int chapter(const book::Options& options) {
 
   // --- 5. the gradient on a student's logits ----------------------------------------------
   book::banner(5, "The gradient on a student's logits: hard label against soft target");
-  tensor::Generator gen(options.seed);
-  const auto student = book::make_mlp({784, 100, 10}, gen);
-  book::train_on_labels(*student, data, 1, 0.05f, options.seed);
+  const auto student = book::train_student({.widths = {784, 100, 10}, .epochs = 1, .seed = options.seed},
+                                           book::Targets::hard(), data, data.split.train, {}, true)
+                           .model;
   // A training shirt that student and teacher both call a shirt, but that the teacher thinks
   // could be a T-shirt: the largest p_student(shirt) q_teacher(T-shirt) among those.
   std::vector<int64_t> shirts;

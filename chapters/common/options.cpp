@@ -57,6 +57,8 @@ Options parse_options(int argc, char** argv, const std::string& chapter, const s
 
 int run_chapter(int argc, char** argv, const std::string& chapter, const std::string& description,
                 const std::function<int(const Options&)>& body) {
+  // A line at a time even into a pipe or a log: a reader watching `./run book | tee` sees each run as it ends.
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   const Options options = parse_options(argc, argv, chapter, description);
   try {
     return body(options);

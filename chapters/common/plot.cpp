@@ -57,9 +57,14 @@ std::string save_plot(const std::string& dir, const std::string& name, const Lin
   std::string data;
   for (size_t s = 0; s < plot.series.size(); ++s) {
     const Series& line = plot.series[s];
-    if (line.x.size() != line.y.size()) throw std::invalid_argument("save_plot: series " + line.name + " x and y differ");
+    if (line.x.size() != line.y.size() || (!line.error.empty() && line.error.size() != line.x.size())) {
+      throw std::invalid_argument("save_plot: series " + line.name + ": x, y and error differ in length");
+    }
     data += fmt::format("# {}\n", line.name);
-    for (size_t i = 0; i < line.x.size(); ++i) data += fmt::format("{:.8g} {:.8g}\n", line.x[i], line.y[i]);
+    for (size_t i = 0; i < line.x.size(); ++i) {
+      data += fmt::format("{:.8g} {:.8g}", line.x[i], line.y[i]);
+      data += line.error.empty() ? "\n" : fmt::format(" {:.8g}\n", line.error[i]);
+    }
     data += "\n\n";  // gnuplot: a new data block per series
   }
   write_file((std::filesystem::path(dir) / (name + ".dat")).string(), data);
@@ -76,8 +81,8 @@ std::string save_plot(const std::string& dir, const std::string& name, const Lin
   }
   script += "plot ";
   for (size_t s = 0; s < plot.series.size(); ++s) {
-    script += fmt::format("{}{} index {} with linespoints title {}", s ? ", " : "", quoted(name + ".dat"), s,
-                          quoted(plot.series[s].name));
+    script += fmt::format("{}{} index {} with {} title {}", s ? ", " : "", quoted(name + ".dat"), s,
+                          plot.series[s].error.empty() ? "linespoints" : "yerrorlines", quoted(plot.series[s].name));
   }
   return finish(dir, name, script + "\n");
 }

@@ -13,6 +13,7 @@ struct Series {
   std::string name;        ///< legend entry
   std::vector<double> x;   ///< abscissae
   std::vector<double> y;   ///< ordinates, as many as x
+  std::vector<double> error = {};  ///< if given, an error bar of +- error[i] at each point (e.g. one std)
 };
 
 /// \ingroup chapters

@@ -18,10 +18,11 @@ std::string duration(double seconds) {
 
 }  // namespace
 
-Progress::Progress(std::string label, int64_t epochs, int64_t batches_per_epoch)
+Progress::Progress(std::string label, int64_t epochs, int64_t batches_per_epoch, bool show)
     : label_(std::move(label)),
       epochs_(epochs),
       batches_per_epoch_(batches_per_epoch),
+      show_(show),
       terminal_(::isatty(::fileno(stdout)) == 1),
       start_(std::chrono::steady_clock::now()),
       epoch_start_(start_),
@@ -48,7 +49,7 @@ void Progress::batch(double loss, int64_t images) {
   loss_sum_ += loss;
   ++batches_;
   images_ += images;
-  if (!terminal_) return;
+  if (!show_ || !terminal_) return;
   const auto now = std::chrono::steady_clock::now();
   if (now - last_draw_ < std::chrono::milliseconds(200)) return;
   last_draw_ = now;
@@ -57,8 +58,10 @@ void Progress::batch(double loss, int64_t images) {
 }
 
 void Progress::end_epoch(double validation_accuracy) {
-  fmt::print("{}{}\n", terminal_ ? "\r" : "", line(validation_accuracy));
-  std::fflush(stdout);
+  if (show_) {
+    fmt::print("{}{}\n", terminal_ ? "\r" : "", line(validation_accuracy));
+    std::fflush(stdout);
+  }
   ++epoch_;
   batches_ = 0;
   images_ = 0;

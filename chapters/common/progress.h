@@ -16,11 +16,12 @@ namespace book {
 class Progress {
  public:
   /// \param label what is being trained (e.g. "teacher") \param epochs how many in all
-  /// \param batches_per_epoch batches in one epoch
-  Progress(std::string label, int64_t epochs, int64_t batches_per_epoch);
+  /// \param batches_per_epoch batches in one epoch \param show print (false: only count)
+  Progress(std::string label, int64_t epochs, int64_t batches_per_epoch, bool show = true);
   /// \brief One batch of `images` done with training loss `loss`.
   void batch(double loss, int64_t images);
-  /// \brief The epoch is over: prints its line with the mean loss and the validation accuracy.
+  /// \brief The epoch is over: prints its line with the mean loss and the validation accuracy
+  /// (negative: not measured after this epoch).
   void end_epoch(double validation_accuracy);
   /// \brief Seconds since the start.
   double elapsed() const;
@@ -34,7 +35,7 @@ class Progress {
   int64_t epochs_, batches_per_epoch_;
   int64_t epoch_ = 0, batches_ = 0, images_ = 0;
   double loss_sum_ = 0.0;
-  bool terminal_;
+  bool show_, terminal_;
   std::chrono::steady_clock::time_point start_, epoch_start_, last_draw_;
 };
 

@@ -1,9 +1,12 @@
 #include "chapters/common/student.h"
 
-#include "chapters/common/progress.h"
 #include "nn/losses.h"
-#include "nn/metrics.h"
 #include "nn/optim.h"
+#include "tensor/ops.h"
+
+#include <fmt/core.h>
+
+#include <algorithm>
 
 namespace book {
 
@@ -17,26 +20,41 @@ std::shared_ptr<nn::Sequential> make_mlp(const std::vector<int64_t>& widths, ten
   return m;
 }
 
-void train_on_labels(nn::Module& model, const BookData& data, int64_t epochs, float lr, uint64_t seed) {
-  nn::DataLoader loader(data.data.train, data.split.train, 128, true, seed, data.norm);
-  nn::SGD opt(model.parameters(), lr, 0.9f);
-  Progress progress("student", epochs, loader.num_batches());
-  const nn::Labels validation_labels = labels_of(data.data.train, data.split.validation);
-  for (int64_t epoch = 0; epoch < epochs; ++epoch) {
-    loader.start_epoch(epoch);
-    model.train();
-    for (int64_t b = 0; b < loader.num_batches(); ++b) {
-      const nn::Batch batch = loader.batch(b);
-      opt.zero_grad();
-      const autograd::Var loss = nn::cross_entropy(model(autograd::Var(batch.images)), batch.labels);
-      loss.backward();
-      opt.step();
-      progress.batch(loss.value().item(), static_cast<int64_t>(batch.labels.size()));
-    }
-    progress.end_epoch(
-        nn::accuracy(predict_logits(model, data.data.train, data.split.validation, data.norm), validation_labels));
+nlohmann::json StudentConfig::to_json() const {
+  return {{"widths", widths}, {"epochs", epochs}, {"batch", batch}, {"lr", lr}, {"momentum", 0.9}, {"seed", seed}};
+}
+
+std::string Targets::describe() const {
+  if (!uses_teacher()) return "hard";
+  return fmt::format("soft T={} alpha={}", tensor::to_string(temperature), tensor::to_string(alpha));
+}
+
+TrainedStudent train_student(const StudentConfig& c, const Targets& targets, const BookData& d,
+                             const std::vector<int64_t>& transfer, const tensor::Tensor& teacher_train_logits,
+                             bool progress) {
+  if (targets.uses_teacher() && teacher_train_logits.shape() != tensor::Shape{d.data.train.size(), 10}) {
+    throw tensor::ShapeError("train_student: teacher logits " + tensor::to_string(teacher_train_logits.shape()) +
+                             " do not cover the " + std::to_string(d.data.train.size()) + " training images");
   }
-  model.eval();
+  tensor::Generator gen(c.seed);
+  TrainedStudent s{make_mlp(c.widths, gen), {}};
+  nn::DataLoader loader(d.data.train, transfer, c.batch, true, gen.next_u64(), d.norm);
+  nn::SGD opt(s.model->parameters(), c.lr, 0.9f);
+  BatchLoss loss = [](const autograd::Var& logits, const nn::Batch& b) { return nn::cross_entropy(logits, b.labels); };
+  if (targets.uses_teacher()) {
+    loss = [&](const autograd::Var& logits, const nn::Batch& b) {
+      return nn::distillation_loss(logits, tensor::index_select(teacher_train_logits, 0, b.indices), b.labels,
+                                   targets.temperature, targets.alpha);
+    };
+  }
+  // Validation costs a pass over 5,000 images: on a small transfer set trained for hundreds of
+  // epochs it would cost more than the training, so the curve keeps about 20 points.
+  const int64_t validate_every = std::max<int64_t>(1, (c.epochs + 19) / 20);
+  s.curve = fit(*s.model, opt, loader, d,
+                {.label = "student " + targets.describe(), .epochs = c.epochs, .lr = c.lr, .progress = progress,
+                 .validate_every = validate_every},
+                loss);
+  return s;
 }
 
 }  // namespace book

@@ -1,11 +1,15 @@
 /// \file
-/// \brief The students: MLPs, and the plain hard-label training the later chapters compare against.
+/// \brief The students: MLPs, and the one training run that gives them hard labels or soft targets.
 #pragma once
 
 #include "chapters/common/book_data.h"
+#include "chapters/common/fit.h"
 #include "nn/layers.h"
 
+#include <nlohmann/json.hpp>
+
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace book {
@@ -16,8 +20,56 @@ namespace book {
 std::shared_ptr<nn::Sequential> make_mlp(const std::vector<int64_t>& widths, tensor::Generator& gen);
 
 /// \ingroup chapters
-/// \brief Trains a model on hard labels: SGD with momentum 0.9, learning rate `lr`, batches of 128
-/// from the training part of the split, `epochs` passes. Prints one progress line per epoch.
-void train_on_labels(nn::Module& model, const BookData& data, int64_t epochs, float lr, uint64_t seed);
+/// \brief Everything about a student's training except its targets: hard and soft students
+/// of one comparison share all of it.
+struct StudentConfig {
+  std::vector<int64_t> widths = {784, 100, 10};  ///< the MLP's layer widths
+  int64_t epochs = 10;                           ///< passes over the transfer set
+  int64_t batch = 128;                           ///< images per step
+  float lr = 0.05f;                              ///< SGD's peak rate (momentum 0.9), cosine-annealed to 0
+  uint64_t seed = 1;                             ///< initialisation and data order
+  /// \brief The configuration as JSON, for results files.
+  nlohmann::json to_json() const;
+};
+
+/// \ingroup chapters
+/// \brief What a student learns from: the labels (alpha = 0), or the teacher's soft targets at
+/// temperature T mixed with the labels by `nn::distillation_loss` (alpha = 1: soft targets only).
+struct Targets {
+  float temperature = 1.0f;  ///< T of the soft term
+  float alpha = 0.0f;        ///< weight of the soft term, in [0, 1]
+  /// \brief Hard labels only.
+  static Targets hard() { return {}; }
+  /// \brief Soft targets at temperature `t`, weighted `alpha`.
+  static Targets soft(float t, float alpha) { return {t, alpha}; }
+  /// \brief True when the teacher takes part.
+  bool uses_teacher() const { return alpha > 0.0f; }
+  /// \brief "hard" or "soft T=4 alpha=0.5".
+  std::string describe() const;
+};
+
+/// \ingroup chapters
+/// \brief A trained student and its learning curve.
+struct TrainedStudent {
+  std::shared_ptr<nn::Sequential> model;  ///< in evaluation mode
+  std::vector<EpochRecord> curve;         ///< one record per epoch
+};
+
+/// \ingroup chapters
+/// \brief Trains a student on the transfer set `transfer` (indices into the training set):
+/// SGD with momentum 0.9 and a cosine schedule, batches in an order fixed by the seed.
+/// Validation accuracy is measured after about 20 evenly spaced epochs (every epoch up to 20).
+///
+/// The same config gives the same initial weights and the same batches whatever the
+/// targets, so a hard and a soft student differ only in what they learn from.
+/// \param config architecture and schedule \param targets labels or soft targets
+/// \param data the book's data \param transfer the training images to learn from
+/// \param teacher_train_logits [training set size, 10], the teacher's logits for every
+///        training image (used only when targets.uses_teacher())
+/// \param progress print a line per epoch
+/// \throws tensor::ShapeError when the teacher logits do not cover the training set.
+TrainedStudent train_student(const StudentConfig& config, const Targets& targets, const BookData& data,
+                             const std::vector<int64_t>& transfer, const tensor::Tensor& teacher_train_logits,
+                             bool progress = false);
 
 }  // namespace book

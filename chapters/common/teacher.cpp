@@ -1,16 +1,13 @@
 #include "chapters/common/teacher.h"
 
 #include "autograd/variable.h"
-#include "chapters/common/progress.h"
 #include "nn/checkpoint.h"
 #include "nn/losses.h"
-#include "nn/metrics.h"
 #include "nn/optim.h"
 
 #include <fmt/core.h>
 #include <zlib.h>
 
-#include <chrono>
 #include <filesystem>
 
 namespace book {
@@ -70,30 +67,11 @@ TrainedTeacher train_teacher(const TeacherConfig& c, const BookData& d) {
   nn::DataLoader loader(d.data.train, d.split.train, c.batch, true, gen.next_u64(), d.norm);
   nn::Adam opt(t.model->parameters(), c.lr);
   const float black = -d.norm.mean / d.norm.std;  // a blank pixel, normalised
-  const int64_t total_steps = c.epochs * loader.num_batches();
-  Progress progress("teacher", c.epochs, loader.num_batches());
-  int64_t step = 0;
-  for (int64_t epoch = 0; epoch < c.epochs; ++epoch) {
-    const auto start = std::chrono::steady_clock::now();
-    loader.start_epoch(epoch);
-    t.model->train();
-    for (int64_t b = 0; b < loader.num_batches(); ++b, ++step) {
-      nn::Batch batch = loader.batch(b);
-      if (c.max_shift > 0) nn::random_shift_(batch.images, c.max_shift, black, shifts);
-      opt.set_lr(nn::cosine_lr(c.lr, step, total_steps));
-      opt.zero_grad();
-      const autograd::Var loss = nn::cross_entropy((*t.model)(autograd::Var(batch.images)), batch.labels);
-      loss.backward();
-      opt.step();
-      progress.batch(loss.value().item(), static_cast<int64_t>(batch.labels.size()));
-    }
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const double val = nn::accuracy(predict_logits(*t.model, d.data.train, d.split.validation, d.norm),
-                                    labels_of(d.data.train, d.split.validation));
-    t.curve.push_back({epoch + 1, progress.epoch_loss(), val, seconds});
-    progress.end_epoch(val);
-  }
-  t.model->eval();
+  BatchTransform shift;
+  if (c.max_shift > 0) shift = [&](nn::Batch& b) { nn::random_shift_(b.images, c.max_shift, black, shifts); };
+  t.curve = fit(*t.model, opt, loader, d, {.label = "teacher", .epochs = c.epochs, .lr = c.lr},
+                [](const autograd::Var& logits, const nn::Batch& b) { return nn::cross_entropy(logits, b.labels); },
+                shift);
   return t;
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "chapters/common/book_data.h"
+#include "chapters/common/fit.h"
 #include "nn/layers.h"
 
 #include <nlohmann/json.hpp>
@@ -40,15 +41,6 @@ TeacherConfig teacher_config(const Options& options);
 /// [dropout, if dropout_conv > 0] - linear - ReLU - dropout - linear, on [N, 1, 28, 28] images,
 /// 10 logits out.
 std::shared_ptr<nn::Sequential> make_teacher(const TeacherConfig& config, tensor::Generator& gen);
-
-/// \ingroup chapters
-/// \brief One epoch of a learning curve.
-struct EpochRecord {
-  int64_t epoch;               ///< 1-based
-  double train_loss;           ///< mean cross-entropy over the epoch's batches
-  double validation_accuracy;  ///< on the validation split, after the epoch
-  double seconds;              ///< time the epoch's training took
-};
 
 /// \ingroup chapters
 /// \brief A trained teacher and how it got there.

@@ -1,0 +1,102 @@
+#include "chapters/common/experiment.h"
+
+#include "nn/metrics.h"
+
+#include <fmt/core.h>
+
+#include <cmath>
+#include <stdexcept>
+
+namespace book {
+
+Classroom open_classroom(const Options& options) {
+  BookData data = load_book_data(options);
+  TeacherCache teacher = load_or_train_teacher(options, data);
+  const double accuracy = nn::accuracy(teacher.test_logits, data.data.test.labels);
+  fmt::print("{} training images ({} to learn from, {} for validation), {} test images; teacher test accuracy {:.4f}\n",
+             data.data.train.size(), data.split.train.size(), data.split.validation.size(), data.data.test.size(),
+             accuracy);
+  return {std::move(data), std::move(teacher), accuracy};
+}
+
+nlohmann::json StudentScores::to_json() const {
+  return {{"validation_accuracy", validation_accuracy},
+          {"test_accuracy", test_accuracy},
+          {"test_errors", test_errors},
+          {"test_nll", test_nll},
+          {"test_ece", test_ece},
+          {"agreement", agreement},
+          {"kl_to_teacher", kl_to_teacher}};
+}
+
+StudentScores score_student(nn::Module& model, const Classroom& c, tensor::Tensor* test_logits) {
+  const BookData& d = c.data;
+  const tensor::Tensor validation = predict_logits(model, d.data.train, d.split.validation, d.norm);
+  const tensor::Tensor test = predict_logits(model, d.data.test, d.test_indices, d.norm);
+  StudentScores s;
+  s.validation_accuracy = nn::accuracy(validation, labels_of(d.data.train, d.split.validation));
+  s.test_accuracy = nn::accuracy(test, d.data.test.labels);
+  s.test_errors = nn::error_count(test, d.data.test.labels);
+  s.test_nll = nn::mean_nll(test, d.data.test.labels);
+  s.test_ece = nn::expected_calibration_error(test, d.data.test.labels);
+  s.agreement = nn::agreement(test, c.teacher.test_logits);
+  s.kl_to_teacher = nn::mean_kl(c.teacher.test_logits, test);
+  if (test_logits != nullptr) *test_logits = test;
+  return s;
+}
+
+MeanStd mean_std(const std::vector<double>& values) {
+  if (values.empty()) throw std::invalid_argument("mean_std: no values");
+  double sum = 0;
+  for (double v : values) sum += v;
+  const double mean = sum / static_cast<double>(values.size());
+  if (values.size() == 1) return {mean, 0.0};
+  double squares = 0;
+  for (double v : values) squares += (v - mean) * (v - mean);
+  return {mean, std::sqrt(squares / static_cast<double>(values.size() - 1))};
+}
+
+std::string format(const MeanStd& m, int digits) { return fmt::format("{:.{}f} +- {:.{}f}", m.mean, digits, m.std, digits); }
+
+bool PairedDifference::beyond_two_std() const {
+  return per_seed.size() >= 2 && std::abs(difference.mean) > 2.0 * difference.std;
+}
+
+std::string PairedDifference::describe(int digits) const {
+  std::string verdict;
+  if (per_seed.size() < 2) {
+    verdict = "one seed: no spread to compare with";
+  } else if (beyond_two_std()) {
+    verdict = "more than 2 std from 0";
+  } else {
+    verdict = "within 2 std of 0";
+  }
+  return fmt::format("soft - hard = {:+.{}f} +- {:.{}f} over {} seeds: {}", difference.mean, digits, difference.std,
+                     digits, per_seed.size(), verdict);
+}
+
+nlohmann::json PairedDifference::to_json() const {
+  return {{"per_seed", per_seed}, {"mean", difference.mean}, {"std", difference.std},
+          {"beyond_two_std", beyond_two_std()}};
+}
+
+PairedDifference paired_difference(const std::vector<double>& hard, const std::vector<double>& soft) {
+  if (hard.size() != soft.size() || hard.empty()) {
+    throw std::invalid_argument(fmt::format("paired_difference: {} hard and {} soft values", hard.size(), soft.size()));
+  }
+  PairedDifference p;
+  for (size_t i = 0; i < hard.size(); ++i) p.per_seed.push_back(soft[i] - hard[i]);
+  p.difference = mean_std(p.per_seed);
+  return p;
+}
+
+const Candidate& best_on_validation(const std::vector<Candidate>& candidates) {
+  if (candidates.empty()) throw std::invalid_argument("best_on_validation: no candidates");
+  const Candidate* best = &candidates.front();
+  for (const Candidate& c : candidates) {
+    if (c.validation_accuracy > best->validation_accuracy) best = &c;
+  }
+  return *best;
+}
+
+}  // namespace book

@@ -1,0 +1,58 @@
+/// \file
+/// \brief The training loop every chapter shares: batches, loss, step, schedule, validation.
+#pragma once
+
+#include "chapters/common/book_data.h"
+#include "nn/optim.h"
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace book {
+
+/// \ingroup chapters
+/// \brief One epoch of a learning curve.
+struct EpochRecord {
+  int64_t epoch;               ///< 1-based
+  double train_loss;           ///< mean training loss over the epoch's batches
+  double validation_accuracy;  ///< on the validation split, after the epoch
+  double seconds;              ///< training time since the previous record (one epoch when every epoch is validated)
+};
+
+/// \ingroup chapters
+/// \brief How long and how fast to train, and what to print.
+struct FitConfig {
+  std::string label;      ///< names the run in progress lines and errors, e.g. "teacher"
+  int64_t epochs = 1;     ///< passes over the loader's examples
+  float lr = 0.01f;       ///< peak learning rate, cosine-annealed to 0 over all steps
+  bool progress = true;   ///< print a progress line per epoch (false: silent)
+  int64_t validate_every = 1;  ///< measure validation accuracy every this many epochs, and after the last
+};
+
+/// \ingroup chapters
+/// \brief A batch's loss from the model's logits for it.
+using BatchLoss = std::function<autograd::Var(const autograd::Var& logits, const nn::Batch& batch)>;
+
+/// \ingroup chapters
+/// \brief Changes a batch before the model sees it (augmentation).
+using BatchTransform = std::function<void(nn::Batch& batch)>;
+
+/// \ingroup chapters
+/// \brief Trains `model` with `opt` on the loader's batches for `config.epochs` epochs, the
+/// learning rate following \f$ \eta_t = \tfrac12 \eta_0 (1 + \cos(\pi t / T)) \f$ over the T
+/// steps, and measures validation accuracy on `data.split.validation` after every
+/// `config.validate_every`-th epoch and the last.
+///
+/// A loss that is not finite stops training before the step that would spread it to the
+/// weights. The model is left in evaluation mode.
+/// \param model the network \param opt its optimizer \param loader the training batches
+/// \param data the book's data (for validation) \param config epochs, rate, label
+/// \param loss the batch loss \param transform applied to each batch first (may be empty)
+/// \returns one record per validated epoch
+/// \throws std::runtime_error `student: loss is nan at epoch 3, step 120 (learning rate 0.05)`.
+std::vector<EpochRecord> fit(nn::Module& model, nn::Optimizer& opt, nn::DataLoader& loader, const BookData& data,
+                             const FitConfig& config, const BatchLoss& loss, const BatchTransform& transform = {});
+
+}  // namespace book

@@ -1,0 +1,131 @@
+// What the student chapters compute around their runs: spreads over seeds, paired
+// differences, the choice on validation, and the training loop they share.
+#include "chapters/common/experiment.h"
+#include "chapters/common/fit.h"
+
+#include "autograd/ops.h"
+#include "nn/losses.h"
+#include "tensor/ops.h"
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+namespace {
+
+book::Options quick_options() {
+  book::Options o;
+  o.chapter = "test";
+  o.out = "unused";
+  o.data = nn::default_fashion_mnist_dir();
+  o.quick = true;
+  return o;
+}
+
+std::vector<float> flat_parameters(const nn::Module& m) {
+  std::vector<float> out;
+  for (const auto& p : m.parameters()) {
+    const std::vector<float> v = p.value().to_vector();
+    out.insert(out.end(), v.begin(), v.end());
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_SUITE("chapters/experiment") {
+TEST_CASE("mean_std gives the mean and the sample standard deviation") {
+  const book::MeanStd m = book::mean_std({1.0, 2.0, 3.0, 4.0});
+  CHECK(m.mean == doctest::Approx(2.5));
+  CHECK(m.std == doctest::Approx(std::sqrt(5.0 / 3.0)));
+  CHECK(book::mean_std({7.0}).std == 0.0);
+  CHECK_THROWS_AS(book::mean_std({}), std::invalid_argument);
+  CHECK(book::format({0.88444, 0.00123}) == "0.8844 +- 0.0012");
+}
+
+TEST_CASE("the paired difference is soft minus hard seed by seed, beyond 2 std only when it stands out") {
+  const book::PairedDifference steady = book::paired_difference({0.80, 0.85, 0.90}, {0.81, 0.86, 0.92});
+  REQUIRE(steady.per_seed.size() == 3);
+  CHECK(steady.per_seed[2] == doctest::Approx(0.02));
+  CHECK(steady.difference.mean == doctest::Approx(0.04 / 3));
+  CHECK(steady.beyond_two_std());  // a large spread between seeds, a small steady gain: the pairing sees it
+  const book::PairedDifference noisy = book::paired_difference({0.80, 0.85, 0.90}, {0.82, 0.84, 0.91});
+  CHECK_FALSE(noisy.beyond_two_std());
+  CHECK(noisy.describe().find("within 2 std of 0") != std::string::npos);
+  CHECK_FALSE(book::paired_difference({0.8}, {0.9}).beyond_two_std());  // one seed has no spread
+  CHECK_THROWS_AS(book::paired_difference({0.8, 0.9}, {0.8}), std::invalid_argument);
+}
+
+TEST_CASE("the best candidate on validation is the first of the highest") {
+  const std::vector<book::Candidate> c = {{book::Targets::soft(1, 0.5f), 0.80},
+                                          {book::Targets::soft(2, 0.5f), 0.90},
+                                          {book::Targets::soft(4, 0.5f), 0.90}};
+  CHECK(book::best_on_validation(c).targets.temperature == 2.0f);
+  CHECK_THROWS_AS(book::best_on_validation({}), std::invalid_argument);
+}
+
+TEST_CASE("Targets say what a student learns from") {
+  CHECK_FALSE(book::Targets::hard().uses_teacher());
+  CHECK(book::Targets::hard().describe() == "hard");
+  CHECK(book::Targets::soft(4, 0.5f).uses_teacher());
+  CHECK(book::Targets::soft(4, 0.5f).describe() == "soft T=4 alpha=0.5");
+}
+}
+
+TEST_SUITE("chapters/student") {
+TEST_CASE("students: the same seed gives the same weights, and soft targets change them") {
+  const book::BookData data = book::load_book_data(quick_options());
+  tensor::Generator gen(3);
+  const tensor::Tensor teacher = tensor::normal({data.data.train.size(), 10}, 0.0f, 3.0f, gen);
+  const std::vector<int64_t> transfer(data.split.train.begin(), data.split.train.begin() + 300);
+  const book::StudentConfig config{.widths = {784, 16, 10}, .epochs = 2, .seed = 5};
+  const auto a = book::train_student(config, book::Targets::hard(), data, transfer, teacher);
+  const auto b = book::train_student(config, book::Targets::hard(), data, transfer, teacher);
+  const auto soft = book::train_student(config, book::Targets::soft(4, 0.9f), data, transfer, teacher);
+  CHECK(flat_parameters(*a.model) == flat_parameters(*b.model));
+  CHECK(flat_parameters(*a.model) != flat_parameters(*soft.model));
+  CHECK(a.curve.size() == 2);
+  CHECK(a.curve.back().validation_accuracy > 0.3);  // 300 images, 2 epochs: well above chance (0.1)
+
+  SUBCASE("teacher logits that do not cover the training set are refused") {
+    const tensor::Tensor short_teacher = tensor::Tensor::zeros({10, 10});
+    CHECK_THROWS_AS(book::train_student(config, book::Targets::soft(4, 0.5f), data, transfer, short_teacher),
+                    tensor::ShapeError);
+  }
+  SUBCASE("validate_every measures every k-th epoch and the last") {
+    tensor::Generator g(1);
+    auto model = book::make_mlp({784, 8, 10}, g);
+    nn::SGD opt(model->parameters(), 0.01f);
+    nn::DataLoader loader(data.data.train, transfer, 100, true, 1, data.norm);
+    const auto curve = book::fit(*model, opt, loader, data, {.label = "t", .epochs = 5, .progress = false, .validate_every = 2},
+                                 [](const autograd::Var& logits, const nn::Batch& b) { return nn::cross_entropy(logits, b.labels); });
+    REQUIRE(curve.size() == 3);
+    CHECK(curve[0].epoch == 2);
+    CHECK(curve[1].epoch == 4);
+    CHECK(curve[2].epoch == 5);
+  }
+}
+
+TEST_CASE("a loss that is not finite stops training before it reaches the weights") {
+  const book::BookData data = book::load_book_data(quick_options());
+  tensor::Generator gen(1);
+  auto model = book::make_mlp({784, 8, 10}, gen);
+  nn::SGD opt(model->parameters(), 0.05f);
+  nn::DataLoader loader(data.data.train, data.split.train, 64, true, 1, data.norm);
+  int calls = 0;
+  const book::BatchLoss loss = [&](const autograd::Var& logits, const nn::Batch& b) {
+    const autograd::Var l = nn::cross_entropy(logits, b.labels);
+    return ++calls == 3 ? autograd::mul(l, std::nanf("")) : l;
+  };
+  std::string message;
+  try {
+    book::fit(*model, opt, loader, data, {.label = "student", .epochs = 2, .lr = 0.05f, .progress = false}, loss);
+  } catch (const std::runtime_error& e) {
+    message = e.what();
+  }
+  CHECK(message.find("student: loss is nan at epoch 1, step 3 (learning rate") != std::string::npos);
+  for (float w : flat_parameters(*model)) REQUIRE(std::isfinite(w));
+}
+}
