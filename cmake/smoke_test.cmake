@@ -1,4 +1,5 @@
-# A chapter's smoke test: run it with --quick into OUT, then check results.json parses.
+# A chapter's smoke test: run it with --quick into OUT, then check results.json parses and
+# holds every entry of KEYS (a ;-list of dotted paths, e.g. hard.test_accuracy).
 file(REMOVE_RECURSE ${OUT})
 execute_process(COMMAND ${EXE} --quick --out ${OUT} RESULT_VARIABLE status)
 if(NOT status EQUAL 0)
@@ -12,4 +13,11 @@ string(JSON keys ERROR_VARIABLE error LENGTH "${results}")
 if(error)
   message(FATAL_ERROR "${OUT}/results.json is not valid JSON: ${error}")
 endif()
-message(STATUS "${OUT}/results.json: ${keys} top-level entries")
+foreach(key IN LISTS KEYS)
+  string(REPLACE "." ";" path "${key}")
+  string(JSON value ERROR_VARIABLE error GET "${results}" ${path})
+  if(error)
+    message(FATAL_ERROR "${OUT}/results.json has no ${key}: ${error}")
+  endif()
+endforeach()
+message(STATUS "${OUT}/results.json: ${keys} top-level entries, ${KEYS} present")

@@ -115,6 +115,31 @@ double agreement(const Tensor& logits_a, const Tensor& logits_b) {
   return static_cast<double>(same) / static_cast<double>(a.size());
 }
 
+std::vector<Margin> margins(const Tensor& logits) {
+  if (logits.dim() != 2 || logits.shape()[1] < 2) {
+    throw T::ShapeError("margins: logits " + T::to_string(logits.shape()) + " are not [N, C] with C >= 2");
+  }
+  const std::vector<float> z = logits.to_vector();
+  const auto classes = static_cast<size_t>(logits.shape()[1]);
+  std::vector<Margin> out(static_cast<size_t>(logits.shape()[0]));
+  for (size_t n = 0; n < out.size(); ++n) {
+    const float* row = z.data() + n * classes;
+    double first = row[0], second = -INFINITY;
+    for (size_t c = 1; c < classes; ++c) {
+      if (row[c] > first) {
+        second = first;
+        first = row[c];
+      } else if (row[c] > second) {
+        second = row[c];
+      }
+    }
+    double sum = 0.0;
+    for (size_t c = 0; c < classes; ++c) sum += std::exp(static_cast<double>(row[c]) - first);
+    out[n] = {-std::expm1(second - first) / sum, first - second};
+  }
+  return out;
+}
+
 double mean_kl(const Tensor& logits_p, const Tensor& logits_q) {
   require_same(logits_p, logits_q, "mean_kl");
   require_examples(logits_p.shape()[0], "mean_kl");

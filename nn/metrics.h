@@ -71,6 +71,26 @@ double mean_kl(const Tensor& logits_p, const Tensor& logits_q);
 double mean_entropy_bits(const Tensor& logits, float temperature = 1.0f);
 
 /// \ingroup nn
+/// \brief How sure a model is between its two best classes, for one row.
+struct Margin {
+  double probability;  ///< \f$ p_{(1)} - p_{(2)} \f$, top-1 minus top-2 softmax probability, in [0, 1]
+  double logit_gap;    ///< \f$ z_{(1)} - z_{(2)} \ge 0 \f$: orders rows whose probability margins are equal in double (e.g. 1)
+  /// \brief Ordered by probability margin, then by logit gap.
+  auto operator<=>(const Margin&) const = default;
+};
+
+/// \ingroup nn
+/// \brief The margin of each row: its top-1 minus top-2 softmax probability (at T = 1),
+/// computed in double as
+/// \f[ m_n = \frac{1 - e^{z_{(2)} - z_{(1)}}}{\sum_c e^{z_{nc} - z_{(1)}}} \f]
+/// so it is accurate for confident rows too, with the logit gap to tell apart rows
+/// whose margins round to 1.
+/// \param logits [N, C], C >= 2 \returns N margins
+/// \throws tensor::ShapeError when not [N, C] with C >= 2.
+/// \see \ref ch06_low_data, which buckets the test set by the teacher's margin.
+std::vector<Margin> margins(const Tensor& logits);
+
+/// \ingroup nn
 /// \brief The fraction of the teacher-student gap that distillation closes:
 /// \f$ (a_\text{soft} - a_\text{hard}) / (a_\text{teacher} - a_\text{hard}) \f$.
 ///

@@ -29,8 +29,8 @@ nlohmann::json StudentScores::to_json() const {
           {"kl_to_teacher", kl_to_teacher}};
 }
 
-StudentScores score_student(nn::Module& model, const Classroom& c, tensor::Tensor* test_logits) {
-  const BookData& d = c.data;
+StudentScores score_student(nn::Module& model, const Classroom& classroom, tensor::Tensor* test_logits) {
+  const BookData& d = classroom.data;
   const tensor::Tensor validation = predict_logits(model, d.data.train, d.split.validation, d.norm);
   const tensor::Tensor test = predict_logits(model, d.data.test, d.test_indices, d.norm);
   StudentScores s;
@@ -39,14 +39,14 @@ StudentScores score_student(nn::Module& model, const Classroom& c, tensor::Tenso
   s.test_errors = nn::error_count(test, d.data.test.labels);
   s.test_nll = nn::mean_nll(test, d.data.test.labels);
   s.test_ece = nn::expected_calibration_error(test, d.data.test.labels);
-  s.agreement = nn::agreement(test, c.teacher.test_logits);
-  s.kl_to_teacher = nn::mean_kl(c.teacher.test_logits, test);
+  s.agreement = nn::agreement(test, classroom.teacher.test_logits);
+  s.kl_to_teacher = nn::mean_kl(classroom.teacher.test_logits, test);
   if (test_logits != nullptr) *test_logits = test;
   return s;
 }
 
 MeanStd mean_std(const std::vector<double>& values) {
-  if (values.empty()) throw std::invalid_argument("mean_std: no values");
+  if (values.empty()) throw std::invalid_argument("mean_std: no values to average");
   double sum = 0;
   for (double v : values) sum += v;
   const double mean = sum / static_cast<double>(values.size());
@@ -56,7 +56,7 @@ MeanStd mean_std(const std::vector<double>& values) {
   return {mean, std::sqrt(squares / static_cast<double>(values.size() - 1))};
 }
 
-std::string format(const MeanStd& m, int digits) { return fmt::format("{:.{}f} +- {:.{}f}", m.mean, digits, m.std, digits); }
+std::string MeanStd::to_string(int digits) const { return fmt::format("{:.{}f} +- {:.{}f}", mean, digits, std, digits); }
 
 bool PairedDifference::beyond_two_std() const {
   return per_seed.size() >= 2 && std::abs(difference.mean) > 2.0 * difference.std;
@@ -71,8 +71,11 @@ std::string PairedDifference::describe(int digits) const {
   } else {
     verdict = "within 2 std of 0";
   }
-  return fmt::format("soft - hard = {:+.{}f} +- {:.{}f} over {} seeds: {}", difference.mean, digits, difference.std,
-                     digits, per_seed.size(), verdict);
+  return fmt::format("soft - hard = {} over {} seeds: {}", to_string(digits), per_seed.size(), verdict);
+}
+
+std::string PairedDifference::to_string(int digits) const {
+  return fmt::format("{:+.{}f} +- {:.{}f}", difference.mean, digits, difference.std, digits);
 }
 
 nlohmann::json PairedDifference::to_json() const {
@@ -88,6 +91,20 @@ PairedDifference paired_difference(const std::vector<double>& hard, const std::v
   for (size_t i = 0; i < hard.size(); ++i) p.per_seed.push_back(soft[i] - hard[i]);
   p.difference = mean_std(p.per_seed);
   return p;
+}
+
+std::vector<Targets> soft_grid(const std::vector<float>& temperatures, const std::vector<float>& alphas) {
+  std::vector<Targets> grid;
+  for (float alpha : alphas) {
+    for (float t : temperatures) grid.push_back(Targets::soft(t, alpha));
+  }
+  return grid;
+}
+
+std::vector<uint64_t> seed_range(uint64_t first, int n) {
+  std::vector<uint64_t> seeds;
+  for (int k = 0; k < n; ++k) seeds.push_back(first + static_cast<uint64_t>(k));
+  return seeds;
 }
 
 const Candidate& best_on_validation(const std::vector<Candidate>& candidates) {

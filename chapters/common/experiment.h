@@ -9,6 +9,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
+#include <functional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -19,7 +22,7 @@ namespace book {
 struct Classroom {
   BookData data;                  ///< Fashion-MNIST and the book's split
   TeacherCache teacher;           ///< the teacher's logits for every training and test image
-  double teacher_test_accuracy;   ///< the teacher's accuracy on the test set
+  double teacher_test_accuracy = 0;  ///< the teacher's accuracy on the test set
 };
 
 /// \ingroup chapters
@@ -43,7 +46,10 @@ struct StudentScores {
 
 /// \ingroup chapters
 /// \brief Scores a student on the validation and test sets (at T = 1).
-/// \param model the student \param classroom data and teacher \param test_logits if given, receives the student's [10000, 10] test logits
+/// \param model the student \param classroom data and teacher
+/// \param test_logits if given, receives the student's [N_test, 10] test logits
+/// \returns the scores
+/// \see \ref ch05_student for what each score says.
 StudentScores score_student(nn::Module& model, const Classroom& classroom, tensor::Tensor* test_logits = nullptr);
 
 /// \ingroup chapters
@@ -51,16 +57,14 @@ StudentScores score_student(nn::Module& model, const Classroom& classroom, tenso
 struct MeanStd {
   double mean = 0;  ///< \f$ \bar x \f$
   double std = 0;   ///< \f$ \sqrt{\sum (x - \bar x)^2 / (n - 1)} \f$ (0 for a single value)
+  /// \brief "0.8844 +- 0.0012" with `digits` decimals.
+  std::string to_string(int digits = 4) const;
 };
 
 /// \ingroup chapters
 /// \brief Mean and sample standard deviation of `values`.
 /// \throws std::invalid_argument when `values` is empty.
 MeanStd mean_std(const std::vector<double>& values);
-
-/// \ingroup chapters
-/// \brief "0.8844 +- 0.0012" with `digits` decimals.
-std::string format(const MeanStd& m, int digits = 4);
 
 /// \ingroup chapters
 /// \brief Soft minus hard, seed by seed: the comparison that cancels what the seeds share.
@@ -70,6 +74,8 @@ struct PairedDifference {
   /// \brief True when |mean| exceeds twice the standard deviation of the per-seed differences
   /// (and there are at least two seeds).
   bool beyond_two_std() const;
+  /// \brief "+0.0042 +- 0.0011", for a table cell.
+  std::string to_string(int digits = 4) const;
   /// \brief One sentence: "soft - hard = +0.0042 +- 0.0011 over 3 seeds: more than 2 std from 0".
   std::string describe(int digits = 4) const;
   /// \brief per_seed, mean, std and beyond_two_std as JSON.
@@ -84,13 +90,71 @@ PairedDifference paired_difference(const std::vector<double>& hard, const std::v
 /// \ingroup chapters
 /// \brief One soft configuration tried on the validation split.
 struct Candidate {
-  Targets targets;             ///< T and alpha
-  double validation_accuracy;  ///< of the student trained with them
+  Targets targets;                 ///< T and alpha
+  double validation_accuracy = 0;  ///< of the student trained with them
 };
 
 /// \ingroup chapters
 /// \brief The candidate with the highest validation accuracy (the first of equals).
 /// \throws std::invalid_argument when there is none.
 const Candidate& best_on_validation(const std::vector<Candidate>& candidates);
+
+/// \ingroup chapters
+/// \brief Every soft setting of a grid: for each alpha, each T.
+std::vector<Targets> soft_grid(const std::vector<float>& temperatures, const std::vector<float>& alphas);
+
+/// \ingroup chapters
+/// \brief `n` seeds from `first`: first, first + 1, ..., first + n - 1.
+std::vector<uint64_t> seed_range(uint64_t first, int n);
+
+/// \ingroup chapters
+/// \brief What `compare_hard_soft` measured: the tuning runs, the choice, and the paired runs.
+template <typename Result>
+struct HardSoftComparison {
+  uint64_t tuning_seed;               ///< the seed T and alpha were chosen on
+  Result tuning_hard;                 ///< the hard student of the tuning seed: the baseline of the choice
+  std::vector<Candidate> candidates;  ///< every soft setting tried, with its validation accuracy
+  std::vector<Result> tuning_soft;    ///< their students, in the same order
+  Targets chosen;                     ///< the best candidate's T and alpha
+  std::vector<uint64_t> seeds;        ///< the comparison seeds (the tuning seed is not among them)
+  std::vector<Result> hard;           ///< one hard student per comparison seed
+  std::vector<Result> soft;           ///< one soft student (the chosen T and alpha) per comparison seed
+};
+
+/// \ingroup chapters
+/// \brief The experiment of chapters 5-7: on the tuning seed, train a hard student and a soft
+/// student for every setting of `grid`, and choose the setting with the best validation
+/// accuracy; then, on each comparison seed, train a hard and a soft student with it.
+///
+/// The tuning runs are kept apart from the comparison: a student picked as the best of a
+/// grid on validation is luckier than its hard partner, so it would bias the paired
+/// difference. `train(targets, seed)` trains and measures one student.
+/// \param grid the soft settings to try \param tuning_seed the seed they are tried on
+/// \param seeds the comparison seeds \param train trains one student
+/// \param validation_accuracy reads a result's validation accuracy
+/// \throws std::invalid_argument when the grid is empty.
+/// \see \ref ch05_student, \ref ch06_low_data, \ref ch07_unseen_class
+template <typename Result>
+HardSoftComparison<Result> compare_hard_soft(const std::vector<Targets>& grid, uint64_t tuning_seed,
+                                             const std::vector<uint64_t>& seeds,
+                                             const std::function<Result(const Targets&, uint64_t)>& train,
+                                             const std::function<double(const Result&)>& validation_accuracy) {
+  if (grid.empty()) throw std::invalid_argument("compare_hard_soft: no soft settings to try");
+  Result tuning_hard = train(Targets::hard(), tuning_seed);
+  std::vector<Candidate> candidates;
+  std::vector<Result> tuning_soft;
+  for (const Targets& t : grid) {
+    tuning_soft.push_back(train(t, tuning_seed));
+    candidates.push_back({t, validation_accuracy(tuning_soft.back())});
+  }
+  const Targets chosen = best_on_validation(candidates).targets;
+  std::vector<Result> hard, soft;
+  for (uint64_t seed : seeds) {
+    hard.push_back(train(Targets::hard(), seed));
+    soft.push_back(train(chosen, seed));
+  }
+  return {tuning_seed, std::move(tuning_hard), std::move(candidates), std::move(tuning_soft),
+          chosen, seeds, std::move(hard), std::move(soft)};
+}
 
 }  // namespace book

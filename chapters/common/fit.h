@@ -15,10 +15,10 @@ namespace book {
 /// \ingroup chapters
 /// \brief One epoch of a learning curve.
 struct EpochRecord {
-  int64_t epoch;               ///< 1-based
-  double train_loss;           ///< mean training loss over the epoch's batches
-  double validation_accuracy;  ///< on the validation split, after the epoch
-  double seconds;              ///< training time since the previous record (one epoch when every epoch is validated)
+  int64_t epoch = 0;               ///< 1-based
+  double train_loss = 0;           ///< mean training loss over this epoch's batches
+  double validation_accuracy = 0;  ///< on the validation split, after the epoch
+  double seconds = 0;              ///< training time since the previous record (one epoch when every epoch is validated)
 };
 
 /// \ingroup chapters

@@ -52,7 +52,7 @@ struct Targets {
 /// \brief A trained student and its learning curve.
 struct TrainedStudent {
   std::shared_ptr<nn::Sequential> model;  ///< in evaluation mode
-  std::vector<EpochRecord> curve;         ///< one record per epoch
+  std::vector<EpochRecord> curve;         ///< one record per validated epoch (see train_student)
 };
 
 /// \ingroup chapters

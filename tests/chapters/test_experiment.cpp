@@ -10,6 +10,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <functional>
 #include <stdexcept>
 #include <string>
 
@@ -41,8 +42,8 @@ TEST_CASE("mean_std gives the mean and the sample standard deviation") {
   CHECK(m.mean == doctest::Approx(2.5));
   CHECK(m.std == doctest::Approx(std::sqrt(5.0 / 3.0)));
   CHECK(book::mean_std({7.0}).std == 0.0);
-  CHECK_THROWS_AS(book::mean_std({}), std::invalid_argument);
-  CHECK(book::format({0.88444, 0.00123}) == "0.8844 +- 0.0012");
+  CHECK_THROWS_WITH_AS(book::mean_std({}), "mean_std: no values to average", std::invalid_argument);
+  CHECK(book::MeanStd{0.88444, 0.00123}.to_string() == "0.8844 +- 0.0012");
 }
 
 TEST_CASE("the paired difference is soft minus hard seed by seed, beyond 2 std only when it stands out") {
@@ -53,9 +54,11 @@ TEST_CASE("the paired difference is soft minus hard seed by seed, beyond 2 std o
   CHECK(steady.beyond_two_std());  // a large spread between seeds, a small steady gain: the pairing sees it
   const book::PairedDifference noisy = book::paired_difference({0.80, 0.85, 0.90}, {0.82, 0.84, 0.91});
   CHECK_FALSE(noisy.beyond_two_std());
-  CHECK(noisy.describe().find("within 2 std of 0") != std::string::npos);
+  CHECK(noisy.describe() == "soft - hard = +0.0067 +- 0.0153 over 3 seeds: within 2 std of 0");
+  CHECK(steady.to_string() == "+0.0133 +- 0.0058");
   CHECK_FALSE(book::paired_difference({0.8}, {0.9}).beyond_two_std());  // one seed has no spread
-  CHECK_THROWS_AS(book::paired_difference({0.8, 0.9}, {0.8}), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(book::paired_difference({0.8, 0.9}, {0.8}), "paired_difference: 2 hard and 1 soft values",
+                       std::invalid_argument);
 }
 
 TEST_CASE("the best candidate on validation is the first of the highest") {
@@ -63,7 +66,44 @@ TEST_CASE("the best candidate on validation is the first of the highest") {
                                           {book::Targets::soft(2, 0.5f), 0.90},
                                           {book::Targets::soft(4, 0.5f), 0.90}};
   CHECK(book::best_on_validation(c).targets.temperature == 2.0f);
-  CHECK_THROWS_AS(book::best_on_validation({}), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(book::best_on_validation({}), "best_on_validation: no candidates", std::invalid_argument);
+}
+
+TEST_CASE("compare_hard_soft chooses on the tuning seed and compares fresh pairs on the other seeds") {
+  // A fake student whose validation accuracy peaks at T = 4, alpha = 0.5, and records what was trained.
+  struct Trained {
+    book::Targets targets;
+    uint64_t seed;
+  };
+  std::vector<Trained> log;
+  const std::function<Trained(const book::Targets&, uint64_t)> train = [&](const book::Targets& t, uint64_t seed) {
+    log.push_back({t, seed});
+    return log.back();
+  };
+  const std::function<double(const Trained&)> validation = [](const Trained& r) {
+    return r.targets.uses_teacher() ? 1.0 - std::abs(r.targets.temperature - 4.0f) - r.targets.alpha : 0.0;
+  };
+  const auto grid = book::soft_grid({2, 4, 8}, {0.5f, 0.9f});
+  REQUIRE(grid.size() == 6);
+  CHECK(grid[3].temperature == 2.0f);
+  CHECK(grid[3].alpha == 0.9f);
+  const auto c = book::compare_hard_soft<Trained>(grid, 7, book::seed_range(8, 3), train, validation);
+  CHECK(c.chosen.temperature == 4.0f);
+  CHECK(c.chosen.alpha == 0.5f);
+  CHECK(c.tuning_hard.seed == 7);
+  CHECK_FALSE(c.tuning_hard.targets.uses_teacher());
+  REQUIRE(c.candidates.size() == 6);
+  REQUIRE(c.hard.size() == 3);
+  REQUIRE(c.soft.size() == 3);
+  for (size_t k = 0; k < 3; ++k) {
+    CHECK(c.hard[k].seed == 8 + k);
+    CHECK(c.soft[k].seed == 8 + k);  // a fresh pair on every comparison seed, never the tuning run
+    CHECK_FALSE(c.hard[k].targets.uses_teacher());
+    CHECK(c.soft[k].targets.temperature == 4.0f);
+  }
+  CHECK(log.size() == 1 + 6 + 2 * 3);
+  CHECK_THROWS_WITH_AS(book::compare_hard_soft<Trained>({}, 7, {8}, train, validation),
+                       "compare_hard_soft: no soft settings to try", std::invalid_argument);
 }
 
 TEST_CASE("Targets say what a student learns from") {
@@ -91,8 +131,8 @@ TEST_CASE("students: the same seed gives the same weights, and soft targets chan
 
   SUBCASE("teacher logits that do not cover the training set are refused") {
     const tensor::Tensor short_teacher = tensor::Tensor::zeros({10, 10});
-    CHECK_THROWS_AS(book::train_student(config, book::Targets::soft(4, 0.5f), data, transfer, short_teacher),
-                    tensor::ShapeError);
+    CHECK_THROWS_WITH_AS(book::train_student(config, book::Targets::soft(4, 0.5f), data, transfer, short_teacher),
+                         doctest::Contains("train_student: teacher logits [10, 10] do not cover the"), tensor::ShapeError);
   }
   SUBCASE("validate_every measures every k-th epoch and the last") {
     tensor::Generator g(1);

@@ -126,6 +126,23 @@ TEST_CASE("agreement is the fraction of rows on which two models predict the sam
   CHECK(nn::agreement(four_rows(), scaled) == 1.0);
 }
 
+TEST_CASE("the margin is the top-1 minus top-2 probability, ordered by the logit gap where it rounds to 1") {
+  // softmax([ln 2, 0, 0]) = [0.5, 0.25, 0.25]; a tie [5, 5, 0] has margin 0.
+  const std::vector<nn::Margin> m =
+      nn::margins(Tensor::from_vector({4, 3}, {std::log(2.0f), 0, 0, 5, 5, 0, 50, 0, 0, 0, 60, 0}));
+  REQUIRE(m.size() == 4);
+  CHECK(m[0].probability == doctest::Approx(0.25));
+  CHECK(m[0].logit_gap == doctest::Approx(std::log(2.0)));
+  CHECK(m[1].probability == 0.0);
+  // 1 - 2e^-50 and 1 - 2e^-60 are both 1 in double: the logit gap still orders them.
+  CHECK(m[2].probability == 1.0);
+  CHECK(m[3].probability == 1.0);
+  CHECK(m[2] < m[3]);
+  CHECK(m[1] < m[0]);
+  CHECK_THROWS_WITH_AS(nn::margins(Tensor::zeros({4, 1})), "margins: logits [4, 1] are not [N, C] with C >= 2",
+                       tensor::ShapeError);
+}
+
 TEST_CASE("mean_kl is 0 for identical predictions and the hand-computed divergence otherwise") {
   SUBCASE("identical logits") { CHECK(nn::mean_kl(four_rows(), four_rows()) == 0.0); }
   SUBCASE("logits shifted by a constant per row give the same softmax") {
