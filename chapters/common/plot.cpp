@@ -68,7 +68,7 @@ std::string save_plot(const std::string& dir, const std::string& name, const Lin
     data += "\n\n";  // gnuplot: a new data block per series
   }
   write_file((std::filesystem::path(dir) / (name + ".dat")).string(), data);
-  std::string script = "set terminal svg size 720,450 dynamic enhanced font 'sans,12' background rgb 'white'\n";
+  std::string script = "set terminal svg size 720,450 dynamic noenhanced font 'sans,12' background rgb 'white'\n";
   script += output_line(name);
   script += fmt::format("set title {}\nset xlabel {}\nset ylabel {}\n", quoted(plot.title), quoted(plot.x_label),
                         quoted(plot.y_label));
@@ -78,6 +78,7 @@ std::string save_plot(const std::string& dir, const std::string& name, const Lin
     script += "set xtics (";
     for (size_t i = 0; i < plot.x_ticks.size(); ++i) script += fmt::format("{}{} {}", i ? ", " : "", quoted(plot.x_ticks[i]), i);
     script += ") rotate by 30 right\n";
+    script += "set offsets 0.4, 0.4, 0, 0\n";  // room for the first and last (rotated) name
   }
   script += "plot ";
   for (size_t s = 0; s < plot.series.size(); ++s) {
@@ -94,7 +95,7 @@ std::string save_plot(const std::string& dir, const std::string& name, const Hea
     data += "\n";
   }
   write_file((std::filesystem::path(dir) / (name + ".dat")).string(), data);
-  std::string script = "set terminal svg size 760,640 dynamic enhanced font 'sans,11' background rgb 'white'\n";
+  std::string script = "set terminal svg size 760,640 dynamic noenhanced font 'sans,11' background rgb 'white'\n";
   script += output_line(name);
   script += fmt::format("set title {}\nset xlabel {}\nset ylabel {}\nset cblabel {}\n", quoted(plot.title),
                         quoted(plot.x_label), quoted(plot.y_label), quoted(plot.value_label));
