@@ -1,0 +1,144 @@
+// kd_results_page: the "results of the last run" section of a chapter's page on the docs site.
+//
+//   kd_results_page CHAPTER RESULTS_DIR FRAGMENT ASSETS_DIR
+//
+// Reads the chapter's output directory RESULTS_DIR (e.g. build/book/ch05_student). If it holds
+// a results.json, FRAGMENT becomes an HTML fragment with every table (NAME.csv) and plot
+// (NAME.svg) in it, in name order, each plot copied to ASSETS_DIR (the page links it as
+// results/CHAPTER/NAME.svg). If it does not, the fragment says how to produce the results. The
+// chapter's README pulls the fragment in with \htmlinclude, so the page never shows a broken
+// image. Files are written through a temporary name and a rename.
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+// One CSV record per line, as book::Table::to_csv writes them: cells separated by commas,
+// quoted when they hold a comma or a quote (a quote doubled inside).
+std::vector<std::string> csv_cells(const std::string& line) {
+  std::vector<std::string> cells(1);
+  bool quoted = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted && c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+      cells.back() += '"';
+      ++i;
+    } else if (c == '"') {
+      quoted = !quoted;
+    } else if (c == ',' && !quoted) {
+      cells.emplace_back();
+    } else if (c != '\r') {
+      cells.back() += c;
+    }
+  }
+  return cells;
+}
+
+std::string read(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(path.string() + ": cannot read");
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string table_html(const fs::path& csv) {
+  std::istringstream lines(read(csv));
+  std::string line, html = "<table class=\"doxtable\">\n";
+  for (bool header = true; std::getline(lines, line); header = false) {
+    if (line.empty()) continue;
+    html += "<tr>";
+    for (const std::string& cell : csv_cells(line)) {
+      html += header ? "<th>" + escape(cell) + "</th>" : "<td>" + escape(cell) + "</td>";
+    }
+    html += "</tr>\n";
+  }
+  return html + "</table>\n";
+}
+
+void write_atomically(const fs::path& path, const std::string& text) {
+  fs::create_directories(path.parent_path());
+  const fs::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary);
+    out << text;
+    if (!out.flush()) throw std::runtime_error(tmp.string() + ": cannot write");
+  }
+  fs::rename(tmp, path);
+}
+
+// A directory as the reader knows it: relative to the repository (the working directory).
+std::string shown(const fs::path& dir) {
+  std::error_code error;
+  const fs::path relative = fs::relative(dir, error);
+  return error || relative.empty() ? dir.string() : relative.string();
+}
+
+std::string missing(const std::string& chapter, const fs::path& dir) {
+  return "<p><b>No results yet.</b> This page shows the tables and plots of the last run of the chapter, "
+         "and there is none in <code>" + escape(shown(dir)) + "</code>. Run the book with <code>./run book</code> "
+         "(or this chapter alone: <code>build/release/chapters/" + escape(chapter) + "/" + escape(chapter) +
+         "</code>, then <code>cmake --build build/release --target docs</code>) to see them here.</p>\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 5) {
+    std::cerr << "usage: kd_results_page CHAPTER RESULTS_DIR FRAGMENT ASSETS_DIR\n";
+    return 2;
+  }
+  const std::string chapter = argv[1];
+  const fs::path dir = argv[2], fragment = argv[3], assets = argv[4];
+  try {
+    if (!fs::exists(dir / "results.json")) {
+      write_atomically(fragment, missing(chapter, dir));
+      return 0;
+    }
+    // Tables and plots by name: a plot and the table of its numbers sit together.
+    std::map<std::string, std::pair<fs::path, fs::path>> items;  // name -> (csv, svg)
+    for (const fs::directory_entry& e : fs::directory_iterator(dir)) {
+      const fs::path& p = e.path();
+      if (p.extension() == ".csv") items[p.stem().string()].first = p;
+      if (p.extension() == ".svg") items[p.stem().string()].second = p;
+    }
+    std::string html = "<p>The tables and plots of the last run, read from <code>" + escape(shown(dir)) +
+                       "</code> when these pages were built (<code>results.json</code> there has every number).</p>\n";
+    fs::create_directories(assets);
+    for (const auto& [name, files] : items) {
+      html += "<h3>" + escape(name) + "</h3>\n";
+      if (!files.second.empty()) {
+        fs::copy_file(files.second, assets / files.second.filename(), fs::copy_options::overwrite_existing);
+        html += "<p><img src=\"results/" + escape(chapter) + "/" + escape(files.second.filename().string()) +
+                "\" alt=\"" + escape(name) + "\" style=\"max-width: 100%;\"/></p>\n";
+      }
+      if (!files.first.empty()) html += table_html(files.first);
+    }
+    write_atomically(fragment, html);
+  } catch (const std::exception& e) {
+    std::cerr << "kd_results_page: " << chapter << ": " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

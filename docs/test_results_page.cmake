@@ -1,0 +1,38 @@
+# ctest: kd_results_page (EXE) turns a chapter's output directory into the HTML fragment of
+# its page: tables from CSV (quoted cells and all), plots copied and linked; and a missing
+# run into a note that says how to make one.
+set(dir ${WORK}/book/ch99_test)
+file(REMOVE_RECURSE ${WORK})
+file(MAKE_DIRECTORY ${dir})
+file(WRITE ${dir}/results.json "{}")
+file(WRITE ${dir}/grid.csv "T,\"alpha, weight\"\n2,\"say \"\"<hi>\"\"\"\n")
+file(WRITE ${dir}/grid.svg "<svg xmlns=\"http://www.w3.org/2000/svg\"/>")
+
+function(expect fragment text)
+  file(READ ${fragment} html)
+  string(FIND "${html}" "${text}" at)
+  if(at EQUAL -1)
+    message(FATAL_ERROR "${fragment} lacks `${text}`:\n${html}")
+  endif()
+endfunction()
+
+execute_process(COMMAND ${EXE} ch99_test ${dir} ${WORK}/out/ch99.html ${WORK}/out/html/results/ch99_test
+                RESULT_VARIABLE status)
+if(NOT status EQUAL 0)
+  message(FATAL_ERROR "kd_results_page exited with ${status}")
+endif()
+expect(${WORK}/out/ch99.html "<th>alpha, weight</th>")
+expect(${WORK}/out/ch99.html "<td>say &quot;&lt;hi&gt;&quot;</td>")
+expect(${WORK}/out/ch99.html "<img src=\"results/ch99_test/grid.svg\"")
+if(NOT EXISTS ${WORK}/out/html/results/ch99_test/grid.svg)
+  message(FATAL_ERROR "the plot was not copied next to the pages")
+endif()
+
+execute_process(COMMAND ${EXE} ch98_none ${WORK}/book/ch98_none ${WORK}/out/ch98.html ${WORK}/out/html/results/ch98_none
+                RESULT_VARIABLE status)
+if(NOT status EQUAL 0)
+  message(FATAL_ERROR "kd_results_page exited with ${status} for a chapter without results")
+endif()
+expect(${WORK}/out/ch98.html "No results yet.")
+expect(${WORK}/out/ch98.html "./run book")
+file(REMOVE_RECURSE ${WORK})
