@@ -32,12 +32,14 @@ Var im2col(const Var& x, int64_t kernel_h, int64_t kernel_w, int64_t stride, int
 /// \param stride s \param padding p (zeros on each side)
 /// \returns [N, O, Ho, Wo] with \f$ H_o = \lfloor (H + 2p - k_h)/s \rfloor + 1 \f$
 /// \throws tensor::ShapeError `conv2d: input [8, 3, 28, 28] has 3 channels but weight [32, 1, 3, 3] expects 1`.
+/// \see \ref ch02_teacher
 Var conv2d(const Var& x, const Var& weight, const Var& bias, int64_t stride = 1, int64_t padding = 0);
 
 /// \ingroup autograd
 /// \brief 2-D max pooling (see `tensor::max_pool2d`); the gradient flows only to each window's maximum.
 /// \param x [N, C, H, W] \param kernel window k \param stride step s
 /// \returns [N, C, Ho, Wo] \throws tensor::ShapeError, tensor::ValueError on a bad geometry.
+/// \see \ref ch02_teacher
 Var max_pool2d(const Var& x, int64_t kernel, int64_t stride);
 
 }  // namespace autograd

@@ -48,6 +48,7 @@ struct GradcheckResult {
 /// \param inputs values at which to check, any shapes
 /// \param options step and tolerances
 /// \returns the verdict, with the worst element described
+/// \see \ref ch01_autograd
 GradcheckResult gradcheck(const std::function<Var(const std::vector<Var>&)>& f, const std::vector<Tensor>& inputs,
                           const GradcheckOptions& options = {});
 

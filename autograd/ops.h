@@ -168,6 +168,7 @@ Var index_select(const Var& x, int64_t axis, const std::vector<int64_t>& indices
 /// \param axis the class axis (default: the last)
 /// \returns [..., C, ...] log-probabilities
 /// \throws tensor::ValueError `log_softmax: temperature must be > 0, got 0`.
+/// \see \ref ch03_temperature
 Var log_softmax(const Var& z, float temperature = 1.0f, int64_t axis = -1);
 /// \ingroup autograd
 /// \brief The softmax of \f$ z / T \f$ along `axis`:
@@ -176,6 +177,7 @@ Var log_softmax(const Var& z, float temperature = 1.0f, int64_t axis = -1);
 /// \param z [..., C, ...] logits \param temperature T > 0 \returns [..., C, ...] probabilities summing to 1 along `axis`
 /// \param axis the class axis (default: the last)
 /// \throws tensor::ValueError `softmax: temperature must be > 0, got -1`.
+/// \see \ref ch03_temperature
 Var softmax(const Var& z, float temperature = 1.0f, int64_t axis = -1);
 ///@}
 

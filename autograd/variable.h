@@ -14,6 +14,7 @@ namespace autograd {
 
 /// \defgroup autograd autograd: the graph and every differentiable op
 /// \brief Reverse-mode automatic differentiation over `tensor::Tensor`.
+/// \see \ref ch01_autograd, where reverse mode is checked against finite differences.
 ///
 /// Each op computes its value with the tensor kernels and records, next to it, the
 /// function that turns the gradient of its output into gradients of its inputs.

@@ -61,6 +61,7 @@ Checkpoint load_tensors(const std::string& path);
 /// \ingroup checkpoints
 /// \brief Saves a module's named parameters.
 /// \throws CheckpointError as `save_tensors`.
+/// \see \ref ch02_teacher
 void save_checkpoint(const std::string& path, const Module& module, const std::string& metadata = "");
 
 /// \ingroup checkpoints
@@ -70,6 +71,7 @@ void save_checkpoint(const std::string& path, const Module& module, const std::s
 /// module is left untouched and the error names the parameter with expected vs found.
 /// \returns the metadata stored with the parameters
 /// \throws CheckpointError `PATH: parameter 0.weight: expected [100, 784], found [10, 784]`.
+/// \see \ref ch02_teacher
 std::string load_checkpoint(const std::string& path, Module& module);
 
 }  // namespace nn

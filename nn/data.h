@@ -80,6 +80,7 @@ std::string default_fashion_mnist_dir();
 /// \ingroup data
 /// \brief Loads the four gzipped IDX files of Fashion-MNIST from `dir`.
 /// \throws DataError naming the missing or broken file, and the Debian package that provides it.
+/// \see \ref ch02_teacher
 FashionMnist load_fashion_mnist(const std::string& dir = default_fashion_mnist_dir());
 
 /// \ingroup data
@@ -102,6 +103,7 @@ struct Split {
 /// if it has two or more, keeps at least one for training (see `stratified_subset`).
 /// \param labels the labels of the whole training set \param fraction in (0, 1) \param seed fixes the split
 /// \throws tensor::ValueError when fraction is outside (0, 1).
+/// \see \ref ch02_teacher
 Split validation_split(const Labels& labels, double fraction, uint64_t seed);
 
 /// \ingroup data
@@ -112,12 +114,14 @@ Split validation_split(const Labels& labels, double fraction, uint64_t seed);
 /// \returns sorted indices
 /// \throws tensor::ValueError when fraction is outside (0, 1] or a label is negative;
 ///         tensor::IndexError when an index has no label.
+/// \see \ref ch06_low_data
 std::vector<int64_t> stratified_subset(const Labels& labels, const std::vector<int64_t>& indices, double fraction,
                                        uint64_t seed);
 
 /// \ingroup data
 /// \brief The indices whose label is not among `classes` (to train without ever seeing them).
 /// \throws tensor::IndexError when an index has no label; tensor::ValueError for a negative label.
+/// \see \ref ch07_unseen_class
 std::vector<int64_t> without_classes(const Labels& labels, const std::vector<int64_t>& indices,
                                      const std::vector<int64_t>& classes);
 
@@ -162,6 +166,7 @@ void random_shift_(Tensor& images, int64_t max_shift, float fill, tensor::Genera
 /// \brief Mini-batches over a list of examples, reshuffled each epoch with a seeded generator.
 ///
 /// Epoch e's order depends only on (seed, e), so a run can be repeated exactly.
+/// \see \ref ch02_teacher, \ref ch05_student
 class DataLoader {
  public:
   /// \param data the dataset (must outlive the loader) \param indices the examples to serve

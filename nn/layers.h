@@ -9,13 +9,14 @@
 
 namespace nn {
 
-/// \ingroup nn
+/// \ingroup modules
 /// \brief A fully connected layer: \f$ y = x W^\top + b \f$.
 ///
 /// **Initialisation** (Kaiming He et al., 2015, "Delving deep into rectifiers"): weights
 /// drawn from \f$ \mathcal{N}(0,\ 2 / \text{in}) \f$, biases 0. With ReLU after each layer
 /// this keeps the variance of the activations roughly constant from layer to layer, so
 /// deep stacks neither explode nor vanish at the start of training.
+/// \see \ref ch05_student
 class Linear : public Module {
  public:
   /// \brief A layer from `in` features to `out`, initialised from `gen`.
@@ -32,7 +33,7 @@ class Linear : public Module {
   Var bias;  ///< [out], registered as "bias" (same rule)
 };
 
-/// \ingroup nn
+/// \ingroup modules
 /// \brief \f$ y = \max(x, 0) \f$ elementwise.
 class ReLU : public Module {
  public:
@@ -41,8 +42,9 @@ class ReLU : public Module {
   std::string describe() const override;  ///< `ReLU`
 };
 
-/// \ingroup nn
+/// \ingroup modules
 /// \brief Inverted dropout in training mode (see `autograd::dropout`), the identity in evaluation mode.
+/// \see \ref ch02_teacher
 class Dropout : public Module {
  public:
   /// \brief Drops with probability p; its masks come from a generator seeded from `gen`.
@@ -57,7 +59,7 @@ class Dropout : public Module {
   tensor::Generator gen_;
 };
 
-/// \ingroup nn
+/// \ingroup modules
 /// \brief Flattens everything but the batch axis: [N, d1, d2, ...] to [N, d1 * d2 * ...].
 class Flatten : public Module {
  public:
@@ -66,9 +68,10 @@ class Flatten : public Module {
   std::string describe() const override;  ///< `Flatten`
 };
 
-/// \ingroup nn
+/// \ingroup modules
 /// \brief A 2-D convolution layer over NCHW images (see `autograd::conv2d`), Kaiming-initialised
 /// like `Linear` with fan-in \f$ C k_h k_w \f$.
+/// \see \ref ch02_teacher
 class Conv2d : public Module {
  public:
   /// \brief `in` to `out` channels with a square `kernel`, `stride` and zero `padding`.
@@ -85,8 +88,9 @@ class Conv2d : public Module {
   int64_t stride_, padding_;
 };
 
-/// \ingroup nn
+/// \ingroup modules
 /// \brief 2-D max pooling (see `autograd::max_pool2d`).
+/// \see \ref ch02_teacher
 class MaxPool2d : public Module {
  public:
   /// \brief Windows of `kernel` x `kernel`, moved by `stride` (by default, the kernel).

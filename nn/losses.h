@@ -30,6 +30,7 @@ using Labels = std::vector<int64_t>;
 /// \param labels N indices in 0..C-1 \param classes C \param smoothing \f$ \varepsilon \in [0, 1) \f$
 /// \returns [N, C] rows summing to 1
 /// \throws tensor::ValueError `one_hot: label 11 outside 0..9 (example 3)`, classes < 1, or a bad smoothing.
+/// \see \ref ch04_dark_knowledge
 Tensor one_hot(const Labels& labels, int64_t classes, float smoothing = 0.0f);
 
 /// \ingroup losses
@@ -44,7 +45,7 @@ Tensor one_hot(const Labels& labels, int64_t classes, float smoothing = 0.0f);
 /// \returns [] the batch mean
 /// \throws tensor::ShapeError `soft_cross_entropy: logits [4, 10] and targets [4, 9] differ`;
 ///         tensor::ValueError for T <= 0.
-/// \see the chapter on dark knowledge (ch04), where this gradient is printed class by class.
+/// \see \ref ch04_dark_knowledge, where this gradient is printed class by class.
 Var soft_cross_entropy(const Var& logits, const Tensor& target_probs, float temperature = 1.0f);
 
 /// \ingroup losses
@@ -57,6 +58,7 @@ Var soft_cross_entropy(const Var& logits, const Tensor& target_probs, float temp
 /// \param logits [N, C] \param labels N indices in 0..C-1 \param smoothing \f$ \varepsilon \in [0, 1) \f$
 /// \returns [] the batch mean
 /// \throws tensor::ShapeError when N differs; tensor::ValueError `cross_entropy: label 11 outside 0..9 (example 2)`.
+/// \see \ref ch02_teacher
 Var cross_entropy(const Var& logits, const Labels& labels, float smoothing = 0.0f);
 
 /// \ingroup losses
@@ -72,6 +74,7 @@ Var cross_entropy(const Var& logits, const Labels& labels, float smoothing = 0.0
 /// \param log_q [N, C] log-probabilities \param p [N, C] probabilities
 /// \returns [] \f$ \ge 0 \f$, and 0 exactly when the distributions agree
 /// \throws tensor::ShapeError `kl_div: log_q [4, 10] and p [4, 9] differ`.
+/// \see \ref ch03_temperature
 Var kl_div(const Var& log_q, const Tensor& p);
 
 /// \ingroup losses
@@ -81,7 +84,7 @@ Var kl_div(const Var& log_q, const Tensor& p);
 ///     \operatorname{softmax}(s / T)\right) + (1 - \alpha)\, \operatorname{CE}(s, y) \f]
 ///
 /// **Convention:** `alpha` weights the soft term; `alpha = 1` is pure distillation and needs
-/// no labels (pass an empty vector). **Why \f$T^2\f$:** the soft term's gradient on the
+/// no labels (pass an empty vector). <b>Why \f$T^2\f$:</b> the soft term's gradient on the
 /// student logits is \f$ (p^T - q^T) / (N T) \f$ and \f$ p^T - q^T \f$ itself shrinks like
 /// \f$ 1/T \f$ as the softmax flattens, so without the factor the soft gradient would fall
 /// like \f$ 1/T^2 \f$; multiplying by \f$ T^2 \f$ keeps the two terms' balance when T changes.
@@ -91,6 +94,7 @@ Var kl_div(const Var& log_q, const Tensor& p);
 /// \returns [] the batch mean
 /// \throws tensor::ShapeError when the logits' shapes differ or labels are missing;
 ///         tensor::ValueError for T <= 0 or alpha outside [0, 1].
+/// \see \ref ch05_student, \ref ch06_low_data, \ref ch07_unseen_class
 Var distillation_loss(const Var& student_logits, const Tensor& teacher_logits, const Labels& labels,
                       float temperature, float alpha);
 

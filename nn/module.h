@@ -15,15 +15,19 @@ namespace nn {
 /// \defgroup nn nn: modules, losses, optimizers, data, metrics, checkpoints
 /// \brief The building blocks of the chapters, on top of `autograd`.
 
+/// \defgroup modules modules: Module, Sequential and the layers
+/// \ingroup nn
+/// \brief Networks as trees of modules that own their parameters.
+
 using autograd::Var;
 using tensor::Shape;
 using tensor::Tensor;
 
-/// \ingroup nn
+/// \ingroup modules
 /// \brief A parameter's full dotted name (e.g. `"0.weight"`) and its variable.
 using NamedParameter = std::pair<std::string, Var>;
 
-/// \ingroup nn
+/// \ingroup modules
 /// \brief The base of every layer and model: owns parameters and child modules.
 ///
 /// Parameters are leaves that require grad. `named_parameters()` lists them recursively
@@ -79,7 +83,7 @@ class Module {
   bool training_ = true;
 };
 
-/// \ingroup nn
+/// \ingroup modules
 /// \brief Applies its children in order: \f$ y = f_k(\dots f_2(f_1(x))) \f$. Children are named "0", "1", ...
 class Sequential : public Module {
  public:

@@ -9,10 +9,14 @@
 
 namespace nn {
 
+/// \defgroup optimizers optimizers: SGD, Adam, AdamW and learning-rate schedules
+/// \ingroup nn
+/// \brief What turns gradients into updates, each with its update rule.
+
 using autograd::Var;
 using tensor::Tensor;
 
-/// \ingroup nn
+/// \ingroup optimizers
 /// \brief The base of every optimizer: the parameters it updates and the learning rate.
 class Optimizer {
  public:
@@ -39,13 +43,14 @@ class Optimizer {
   float lr_;                 ///< the learning rate \f$ \eta \f$
 };
 
-/// \ingroup nn
+/// \ingroup optimizers
 /// \brief Stochastic gradient descent with momentum, optional Nesterov, and L2 weight decay.
 ///
 /// With \f$ g = \nabla_\theta \mathcal{L} + \lambda \theta \f$ and velocity \f$ v \f$ (0 at the start):
 /// \f[ v \leftarrow \mu v + g, \qquad \theta \leftarrow \theta - \eta\, d, \qquad
 ///     d = \begin{cases} g + \mu v & \text{Nesterov} \\ v & \text{otherwise} \end{cases} \f]
 /// (PyTorch's formulation; \f$ \mu = 0 \f$ is plain SGD.)
+/// \see \ref ch05_student
 class SGD : public Optimizer {
  public:
   /// \brief \param params updated in place \param lr \f$ \eta \f$ \param momentum \f$ \mu \in [0, 1) \f$
@@ -60,13 +65,14 @@ class SGD : public Optimizer {
   std::vector<Tensor> velocity_;  ///< one per parameter, shape of it
 };
 
-/// \ingroup nn
+/// \ingroup optimizers
 /// \brief Adam (Kingma and Ba, 2015), with L2 weight decay added to the gradient, or
 /// decoupled weight decay when `decoupled` (that is AdamW; see `AdamW`).
 ///
 /// \f[ m \leftarrow \beta_1 m + (1 - \beta_1) g, \quad v \leftarrow \beta_2 v + (1 - \beta_2) g^2, \quad
 ///     \theta \leftarrow \theta - \eta \frac{m / (1 - \beta_1^t)}{\sqrt{v / (1 - \beta_2^t)} + \epsilon} \f]
 /// where t counts the steps that updated this parameter (one that had no gradient is not counted).
+/// \see \ref ch02_teacher
 class Adam : public Optimizer {
  public:
   /// \brief \param params updated in place \param lr \f$ \eta \f$ \param beta1 \f$ \beta_1 \f$ \param beta2 \f$ \beta_2 \f$
@@ -85,7 +91,7 @@ class Adam : public Optimizer {
   std::vector<Tensor> m_, v_;  ///< first and second moments, one per parameter
 };
 
-/// \ingroup nn
+/// \ingroup optimizers
 /// \brief AdamW (Loshchilov and Hutter, 2019): Adam with decoupled weight decay,
 /// \f$ \theta \leftarrow \theta(1 - \eta \lambda) \f$ then the Adam step on the plain gradient.
 class AdamW : public Adam {
@@ -102,20 +108,21 @@ class AdamW : public Adam {
 /// `opt.set_lr(linear_warmup(cosine_lr(0.1f, step, total), step, 500))`.
 ///@{
 
-/// \ingroup nn
+/// \ingroup optimizers
 /// \brief Step decay: \f$ \eta_t = \eta_0\, \gamma^{\lfloor t / s \rfloor} \f$.
 /// \param base \f$ \eta_0 \f$ \param step t \param step_size s > 0 \param gamma \f$ \gamma \f$
 /// \throws tensor::ValueError when step_size <= 0.
 float step_lr(float base, int64_t step, int64_t step_size, float gamma);
 
-/// \ingroup nn
+/// \ingroup optimizers
 /// \brief Cosine annealing from `base` to `min_lr` over `total` steps, then `min_lr`:
 /// \f$ \eta_t = \eta_\min + \tfrac12 (\eta_0 - \eta_\min)(1 + \cos(\pi t / T)) \f$.
 /// \param base \f$ \eta_0 \f$ \param step t \param total T > 0 \param min_lr \f$ \eta_\min \f$
 /// \throws tensor::ValueError when total <= 0.
+/// \see \ref ch02_teacher, \ref ch05_student
 float cosine_lr(float base, int64_t step, int64_t total, float min_lr = 0.0f);
 
-/// \ingroup nn
+/// \ingroup optimizers
 /// \brief Linear warm-up: scales `lr` by \f$ (t + 1) / w \f$ for the first w steps, then leaves it.
 /// \param lr the rate to reach \param step t \param warmup_steps w (0: no warm-up)
 float linear_warmup(float lr, int64_t step, int64_t warmup_steps);

@@ -15,6 +15,7 @@ namespace tensor {
 /// \brief Float32 n-d tensors: views, broadcasting, reductions, matmul through OpenBLAS.
 ///
 /// The bottom layer of the library. Nothing here knows about gradients.
+/// \see \ref ch01_autograd, which builds the book's first graph on these tensors.
 
 /// \ingroup tensor
 /// \brief A block of float32 values, 64-byte aligned, shared by every view of it.
