@@ -1,15 +1,13 @@
 #include "nn/checkpoint.h"
 
-#include <fcntl.h>
-#include <unistd.h>
+#include "nn/files.h"
+
 #include <zlib.h>
 
-#include <atomic>
 #include <bit>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <map>
 
@@ -95,30 +93,9 @@ void save_tensors(const std::string& path, const NamedTensors& tensors, const st
   }
   put(out, crc_of(out, payload, out.size()));
 
-  // Write beside the target, flush to disk, then rename: readers see the old file or the new
-  // one. The temporary name is unique per process and per call, so concurrent saves never share it.
-  static std::atomic<uint64_t> saves{0};
-  const std::string temporary = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(saves++);
-  std::FILE* file = std::fopen(temporary.c_str(), "wb");
-  if (file == nullptr) fail(path, std::string("cannot write: ") + std::strerror(errno));
-  int error = 0;
-  if (std::fwrite(out.data(), 1, out.size(), file) != out.size() || std::fflush(file) != 0 ||
-      ::fsync(::fileno(file)) != 0) {
-    error = errno;
-  }
-  if (std::fclose(file) != 0 && error == 0) error = errno;
-  if (error == 0 && std::rename(temporary.c_str(), path.c_str()) != 0) error = errno;
-  if (error != 0) {
-    std::remove(temporary.c_str());
-    fail(path, std::string("cannot write: ") + std::strerror(error));
-  }
-  // Make the rename itself durable: flush the directory entry.
-  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
-  const int dir = ::open(parent.empty() ? "." : parent.c_str(), O_RDONLY | O_DIRECTORY);
-  if (dir >= 0) {
-    ::fsync(dir);
-    ::close(dir);
-  }
+  // Readers see the old file or the new one; an interrupted save leaves no temporary file.
+  const int error = write_atomically(path, out, true);
+  if (error != 0) fail(path, std::string("cannot write: ") + std::strerror(error));
 }
 
 Checkpoint load_tensors(const std::string& path) {

@@ -1,10 +1,12 @@
 #include "chapters/common/options.h"
 
 #include "nn/data.h"
+#include "nn/files.h"
 #include "tensor/parallel.h"
 
 #include <CLI/CLI.hpp>
 
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -55,8 +57,22 @@ Options parse_options(int argc, char** argv, const std::string& chapter, const s
   return o;
 }
 
+namespace {
+
+// Ctrl-C or a kill in the middle of a write: remove the temporary file being written (the
+// finished files are all renamed into place whole), then end as the signal would have.
+extern "C" void on_interrupt(int signal) {
+  nn::remove_unfinished_writes();
+  std::signal(signal, SIG_DFL);
+  std::raise(signal);
+}
+
+}  // namespace
+
 int run_chapter(int argc, char** argv, const std::string& chapter, const std::string& description,
                 const std::function<int(const Options&)>& body) {
+  std::signal(SIGINT, on_interrupt);
+  std::signal(SIGTERM, on_interrupt);
   // A line at a time even into a pipe or a log: a reader watching `./run book | tee` sees each run as it ends.
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   const Options options = parse_options(argc, argv, chapter, description);

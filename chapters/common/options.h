@@ -36,7 +36,9 @@ Options parse_options(int argc, char** argv, const std::string& chapter, const s
 /// \ingroup chapters
 /// \brief A chapter's `main`: parses the options, runs `body`, and turns any error that
 /// escapes it (a file that cannot be written, a corrupt input) into one line on stderr,
-/// `chNN_name: what went wrong`, and exit code 1.
+/// `chNN_name: what went wrong`, and exit code 1. On SIGINT or SIGTERM it removes the
+/// temporary file of a write in progress before the signal ends the program, so an
+/// interrupted chapter leaves its earlier files whole and no half-written one.
 /// \param argc number of arguments \param argv the arguments
 /// \param chapter the chapter's name \param description one line for --help
 /// \param body the chapter, given its options; returns the exit code

@@ -1,6 +1,7 @@
 #include "chapters/common/plot.h"
 
 #include "chapters/common/report.h"
+#include "nn/files.h"
 
 #include <fmt/core.h>
 
@@ -39,6 +40,7 @@ std::string finish(const std::string& dir, const std::string& name, const std::s
   if (!have_gnuplot()) return fmt::format("plot {}: data and script written; install gnuplot to render the SVG", gp);
   // Render to a temporary name, then rename: a failed or interrupted render leaves no half SVG.
   const std::string svg = name + ".svg";
+  const nn::UnfinishedFile guard((std::filesystem::path(dir) / (svg + ".tmp")).string());
   const std::string command =
       fmt::format("cd {} && gnuplot -e {} {} 2>/dev/null && mv {} {}", shell_word(dir),
                   shell_word("out=" + quoted(svg + ".tmp")), shell_word(name + ".gp"), shell_word(svg + ".tmp"),

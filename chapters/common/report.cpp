@@ -1,30 +1,20 @@
 #include "chapters/common/report.h"
 
+#include "nn/files.h"
+
 #include <fmt/core.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
 
-#include <unistd.h>
 
 namespace book {
 
 void write_file(const std::string& path, const std::string& text) {
-  static std::atomic<unsigned> writes{0};
-  const std::string temporary = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(writes++);
-  std::FILE* file = std::fopen(temporary.c_str(), "wb");
-  if (file == nullptr) throw std::runtime_error(path + ": cannot write: " + std::strerror(errno));
-  int error = 0;
-  if (std::fwrite(text.data(), 1, text.size(), file) != text.size() || std::fflush(file) != 0) error = errno;
-  if (std::fclose(file) != 0 && error == 0) error = errno;
-  if (error == 0 && std::rename(temporary.c_str(), path.c_str()) != 0) error = errno;
-  if (error != 0) {
-    std::remove(temporary.c_str());
-    throw std::runtime_error(path + ": cannot write: " + std::strerror(error));
-  }
+  const int error = nn::write_atomically(path, text);
+  if (error != 0) throw std::runtime_error(path + ": cannot write: " + std::strerror(error));
 }
 
 void write_json(const std::string& path, const nlohmann::json& value) { write_file(path, value.dump(2) + "\n"); }
