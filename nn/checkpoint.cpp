@@ -101,7 +101,10 @@ void save_tensors(const std::string& path, const NamedTensors& tensors, const st
 Checkpoint load_tensors(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(path, std::string("cannot open: ") + std::strerror(errno));
-  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return parse_tensors(std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()), path);
+}
+
+Checkpoint parse_tensors(const std::string& bytes, const std::string& path) {
   const size_t header = sizeof kMagic + sizeof kVersion;
   if (bytes.size() < header + sizeof(uint32_t) || bytes.compare(0, sizeof kMagic, kMagic, sizeof kMagic) != 0) {
     fail(path, "not a checkpoint (bad magic)");

@@ -59,6 +59,13 @@ void save_tensors(const std::string& path, const NamedTensors& tensors, const st
 Checkpoint load_tensors(const std::string& path);
 
 /// \ingroup checkpoints
+/// \brief Parses the bytes of a checkpoint, exactly as `load_tensors` parses a file's (what
+/// the fuzzer feeds it).
+/// \param bytes the file's contents \param name what errors start with (the path)
+/// \throws CheckpointError as `load_tensors`.
+Checkpoint parse_tensors(const std::string& bytes, const std::string& name);
+
+/// \ingroup checkpoints
 /// \brief Saves a module's named parameters.
 /// \throws CheckpointError as `save_tensors`.
 /// \see \ref ch02_teacher

@@ -102,8 +102,9 @@ void require_labelled(const Labels& labels, int64_t i, const char* op) {
 
 }  // namespace
 
-IdxArray read_idx(const std::string& path) {
-  std::vector<uint8_t> bytes = read_file(path);
+IdxArray read_idx(const std::string& path) { return parse_idx(read_file(path), path); }
+
+IdxArray parse_idx(std::vector<uint8_t> bytes, const std::string& path) {
   if (bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b) bytes = gunzip(bytes, path);
   if (bytes.size() < 4) fail(path, "only " + std::to_string(bytes.size()) + " bytes, too short for an IDX header");
   const uint32_t magic = big_endian_u32(bytes.data());

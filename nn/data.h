@@ -47,6 +47,13 @@ struct IdxArray {
 IdxArray read_idx(const std::string& path);
 
 /// \ingroup data
+/// \brief Parses the bytes of an IDX file, exactly as `read_idx` parses a file's (what the
+/// fuzzer feeds it).
+/// \param bytes the file's contents, gzipped or raw \param name what errors start with (the path)
+/// \throws DataError as `read_idx`.
+IdxArray parse_idx(std::vector<uint8_t> bytes, const std::string& name);
+
+/// \ingroup data
 /// \brief A labelled image set: images kept as bytes, normalised only when batched.
 struct Dataset {
   std::vector<uint8_t> images;  ///< [size, height, width] bytes, row-major
