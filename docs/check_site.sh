@@ -43,7 +43,7 @@ for page in "$@"; do
     echo "FAIL $page: chromium produced no DOM (see $out/$name.log)"; failed=1
   elif ((errors > 0)); then
     echo "FAIL $page: $errors formulas MathJax could not typeset:"
-    grep -o -e 'class="merror".\{0,300\}' "$out/$name.dom.html" | sed 's/<[^>]*>//g; s/^.*">//; s/^/    /' | sort -u
+    { grep -o -e 'class="merror".\{0,300\}' "$out/$name.dom.html" || true; } | sed 's/<[^>]*>//g; s/^.*">//; s/^/    /' | sort -u
     failed=1
   elif ((raw > 0)); then
     echo "FAIL $page: $raw lines of raw TeX visible ($typeset typeset elements)"; failed=1

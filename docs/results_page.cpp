@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 namespace fs = std::filesystem;
 
 namespace {
@@ -34,25 +36,34 @@ std::string escape(const std::string& s) {
   return out;
 }
 
-// One CSV record per line, as book::Table::to_csv writes them: cells separated by commas,
-// quoted when they hold a comma or a quote (a quote doubled inside).
-std::vector<std::string> csv_cells(const std::string& line) {
-  std::vector<std::string> cells(1);
-  bool quoted = false;
-  for (size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
-    if (quoted && c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
-      cells.back() += '"';
+// The records of a CSV text, as book::Table::to_csv writes them: cells separated by commas,
+// records by newlines, a cell quoted when it holds a comma, a quote or a newline (a quote
+// doubled inside). Empty lines are skipped.
+std::vector<std::vector<std::string>> csv_records(const std::string& text) {
+  std::vector<std::vector<std::string>> records;
+  std::vector<std::string> record(1);
+  bool quoted = false, any = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (quoted && c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
+      record.back() += '"';
       ++i;
     } else if (c == '"') {
       quoted = !quoted;
+      any = true;
     } else if (c == ',' && !quoted) {
-      cells.emplace_back();
+      record.emplace_back();
+      any = true;
+    } else if (c == '\n' && !quoted) {
+      if (any || !record.back().empty()) records.push_back(record);
+      record.assign(1, "");
+      any = false;
     } else if (c != '\r') {
-      cells.back() += c;
+      record.back() += c;
     }
   }
-  return cells;
+  if (any || !record.back().empty()) records.push_back(record);
+  return records;
 }
 
 std::string read(const fs::path& path) {
@@ -64,28 +75,33 @@ std::string read(const fs::path& path) {
 }
 
 std::string table_html(const fs::path& csv) {
-  std::istringstream lines(read(csv));
-  std::string line, html = "<table class=\"doxtable\">\n";
-  for (bool header = true; std::getline(lines, line); header = false) {
-    if (line.empty()) continue;
+  std::string html = "<table class=\"doxtable\">\n";
+  bool header = true;  // the first record holds the column names
+  for (const std::vector<std::string>& record : csv_records(read(csv))) {
     html += "<tr>";
-    for (const std::string& cell : csv_cells(line)) {
-      html += header ? "<th>" + escape(cell) + "</th>" : "<td>" + escape(cell) + "</td>";
-    }
+    for (const std::string& cell : record) html += header ? "<th>" + escape(cell) + "</th>" : "<td>" + escape(cell) + "</td>";
     html += "</tr>\n";
+    header = false;
   }
   return html + "</table>\n";
 }
 
 void write_atomically(const fs::path& path, const std::string& text) {
   fs::create_directories(path.parent_path());
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    out << text;
-    if (!out.flush()) throw std::runtime_error(tmp.string() + ": cannot write");
+  const fs::path tmp = path.string() + ".tmp." + std::to_string(::getpid());
+  std::ofstream out(tmp, std::ios::binary);
+  out << text;
+  out.close();
+  std::error_code error;
+  if (!out) {
+    fs::remove(tmp, error);
+    throw std::runtime_error(tmp.string() + ": cannot write");
   }
-  fs::rename(tmp, path);
+  fs::rename(tmp, path, error);
+  if (error) {
+    fs::remove(tmp, error);
+    throw std::runtime_error(path.string() + ": cannot write");
+  }
 }
 
 // A directory as the reader knows it: relative to the repository (the working directory).

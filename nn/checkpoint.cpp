@@ -128,16 +128,19 @@ Checkpoint parse_tensors(const std::string& bytes, const std::string& path) {
     const auto rank = r.get<uint64_t>("a rank");
     if (rank > 8) fail(path, "tensor " + name + " has rank " + std::to_string(rank));
     Shape shape;
-    uint64_t elements = 1;
+    // elements: the product of the sizes; extent: the product of the non-zero ones, which the
+    // strides reach even when a 0 makes the tensor empty. Both are bounded by the file length,
+    // so neither (nor a stride) can overflow: [0, 600, 600, ...] is refused, not computed.
+    uint64_t elements = 1, extent = 1;
     for (uint64_t d = 0; d < rank; ++d) {
       const auto size = r.get<int64_t>("a shape");
-      // Each size is bounded by the file length, so the product cannot overflow unnoticed.
       if (size < 0 || static_cast<uint64_t>(size) > bytes.size() ||
-          (size != 0 && elements > bytes.size() / static_cast<uint64_t>(size))) {
+          (size != 0 && extent > bytes.size() / static_cast<uint64_t>(size))) {
         fail(path, "tensor " + name + " has an impossible shape");
       }
       shape.push_back(size);
       elements *= static_cast<uint64_t>(size);
+      if (size != 0) extent *= static_cast<uint64_t>(size);
     }
     if (elements > bytes.size() / sizeof(float)) fail(path, "tensor " + name + " is larger than the file");
     Tensor t = Tensor::empty(shape);

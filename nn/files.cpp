@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -16,7 +17,10 @@ namespace {
 // The registry a signal handler reads: fixed slots, no allocation, claimed with an atomic flag.
 constexpr int kSlots = 16;
 constexpr size_t kMaxPath = 1024;
-// A slot is claimed by one guard, then its path is published by setting `ready`.
+// A slot is claimed by one guard, then its path is published by setting `ready`. (A handler
+// racing with two other threads that release and re-claim the same slot could read a path
+// being overwritten; the chapters write their files from one thread.)
+static_assert(std::atomic<bool>::is_always_lock_free, "the signal handler reads these flags");
 struct Slot {
   std::atomic<bool> claimed{false};
   std::atomic<bool> ready{false};
@@ -56,12 +60,13 @@ int write_atomically(const std::string& path, std::string_view bytes, bool durab
   const UnfinishedFile guard(temporary);
   std::FILE* file = std::fopen(temporary.c_str(), "wb");
   if (file == nullptr) return errno;
+  errno = 0;
   int error = 0;
   if (std::fwrite(bytes.data(), 1, bytes.size(), file) != bytes.size() || std::fflush(file) != 0 ||
       (durable && ::fsync(::fileno(file)) != 0)) {
-    error = errno;
+    error = errno != 0 ? errno : EIO;  // a short write need not set errno: never rename it into place
   }
-  if (std::fclose(file) != 0 && error == 0) error = errno;
+  if (std::fclose(file) != 0 && error == 0) error = errno != 0 ? errno : EIO;
   if (error == 0 && std::rename(temporary.c_str(), path.c_str()) != 0) error = errno;
   if (error != 0) {
     std::remove(temporary.c_str());

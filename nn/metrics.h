@@ -31,13 +31,14 @@ Labels predictions(const Tensor& logits);
 double accuracy(const Tensor& logits, const Labels& labels);
 
 /// \ingroup metrics
-/// \brief Number of rows whose prediction differs from the label.
+/// \brief Number of rows whose prediction differs from the label: \f$ \sum_n [\hat y_n \ne y_n] \f$.
 /// \param logits [N, C] \param labels N \throws tensor::ShapeError when N differs.
 /// \see \ref ch02_teacher
 int64_t error_count(const Tensor& logits, const Labels& labels);
 
 /// \ingroup metrics
-/// \brief counts[true][predicted]: how often class i was predicted as class j.
+/// \brief counts[true][predicted]: how often class i was predicted as class j,
+/// \f$ M_{ij} = \sum_n [y_n = i][\hat y_n = j] \f$.
 /// \param logits [N, C] \param labels N \returns C x C counts \throws tensor::ShapeError when N differs.
 /// \see \ref ch02_teacher, \ref ch04_dark_knowledge
 std::vector<std::vector<int64_t>> confusion_matrix(const Tensor& logits, const Labels& labels);
@@ -60,7 +61,8 @@ double mean_nll(const Tensor& logits, const Labels& labels);
 double expected_calibration_error(const Tensor& logits, const Labels& labels, int64_t bins = 15);
 
 /// \ingroup metrics
-/// \brief Fraction of rows on which two models predict the same class (top-1 agreement).
+/// \brief Fraction of rows on which two models predict the same class (top-1 agreement):
+/// \f$ \frac1N \sum_n [\arg\max_c a_{nc} = \arg\max_c b_{nc}] \f$.
 /// \param logits_a [N, C] \param logits_b [N, C] \throws tensor::ShapeError when the shapes differ.
 /// \see \ref ch05_student
 double agreement(const Tensor& logits_a, const Tensor& logits_b);

@@ -69,10 +69,18 @@ extern "C" void on_interrupt(int signal) {
 
 }  // namespace
 
+void clean_up_on_interrupt() {
+  for (int signal : {SIGINT, SIGTERM}) {
+    struct sigaction current {};
+    // A signal the shell told us to ignore (nohup, a background job) stays ignored.
+    if (sigaction(signal, nullptr, &current) == 0 && current.sa_handler == SIG_IGN) continue;
+    std::signal(signal, on_interrupt);
+  }
+}
+
 int run_chapter(int argc, char** argv, const std::string& chapter, const std::string& description,
                 const std::function<int(const Options&)>& body) {
-  std::signal(SIGINT, on_interrupt);
-  std::signal(SIGTERM, on_interrupt);
+  clean_up_on_interrupt();
   // A line at a time even into a pipe or a log: a reader watching `./run book | tee` sees each run as it ends.
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   const Options options = parse_options(argc, argv, chapter, description);

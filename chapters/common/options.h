@@ -34,11 +34,16 @@ struct Options {
 Options parse_options(int argc, char** argv, const std::string& chapter, const std::string& description);
 
 /// \ingroup chapters
+/// \brief Makes SIGINT and SIGTERM remove the temporary file of any write in progress
+/// (`nn::remove_unfinished_writes`) before they end the program as usual. A signal that
+/// was ignored when the program started (`nohup`, a background job) stays ignored.
+void clean_up_on_interrupt();
+
+/// \ingroup chapters
 /// \brief A chapter's `main`: parses the options, runs `body`, and turns any error that
 /// escapes it (a file that cannot be written, a corrupt input) into one line on stderr,
-/// `chNN_name: what went wrong`, and exit code 1. On SIGINT or SIGTERM it removes the
-/// temporary file of a write in progress before the signal ends the program, so an
-/// interrupted chapter leaves its earlier files whole and no half-written one.
+/// `chNN_name: what went wrong`, and exit code 1. It calls `clean_up_on_interrupt` first,
+/// so an interrupted chapter leaves its earlier files whole and no half-written one.
 /// \param argc number of arguments \param argv the arguments
 /// \param chapter the chapter's name \param description one line for --help
 /// \param body the chapter, given its options; returns the exit code

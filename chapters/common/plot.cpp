@@ -5,9 +5,12 @@
 
 #include <fmt/core.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
+
+#include <sys/wait.h>
 
 namespace book {
 
@@ -45,8 +48,11 @@ std::string finish(const std::string& dir, const std::string& name, const std::s
       fmt::format("cd {} && gnuplot -e {} {} 2>/dev/null && mv {} {}", shell_word(dir),
                   shell_word("out=" + quoted(svg + ".tmp")), shell_word(name + ".gp"), shell_word(svg + ".tmp"),
                   shell_word(svg));
-  if (std::system(command.c_str()) != 0) {
+  const int status = std::system(command.c_str());
+  if (status != 0) {
     std::filesystem::remove(std::filesystem::path(dir) / (svg + ".tmp"));
+    // system() ignores SIGINT while gnuplot runs: Ctrl-C killed only the child. Pass it on.
+    if (WIFSIGNALED(status) && (WTERMSIG(status) == SIGINT || WTERMSIG(status) == SIGTERM)) std::raise(WTERMSIG(status));
     return fmt::format("plot {}: gnuplot failed (run `gnuplot {}.gp` there to see why); the data and script are kept",
                        gp, name);
   }

@@ -4,11 +4,8 @@
 
 #include <fmt/core.h>
 
-#include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <stdexcept>
-
 
 namespace book {
 

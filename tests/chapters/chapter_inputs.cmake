@@ -55,12 +55,13 @@ endforeach()
 run(truncated_data 1 --quick --data ${WORK}/truncated)
 expect_error(truncated_data "${WORK}/truncated/train-images-idx3-ubyte.gz" "ends early")
 
-# 4. A header that lies: 2^31 images of 65536 x 65536 pixels in a 16-byte file.
+# 4. A header that lies: 2^31 images of 2^24 x 2^24 pixels in a 16-byte file.
 file(MAKE_DIRECTORY ${WORK}/lying)
 foreach(f IN LISTS files)
   file(COPY ${DATA}/${f} DESTINATION ${WORK}/lying)
 endforeach()
-execute_process(COMMAND sh -c "printf '\\000\\000\\010\\003\\200\\000\\000\\000\\001\\000\\000\\000\\001\\000\\000\\000' > ${WORK}/lying/train-images-idx3-ubyte.gz")
+execute_process(COMMAND sh -c "printf '\\000\\000\\010\\003\\200\\000\\000\\000\\001\\000\\000\\000\\001\\000\\000\\000' > \"$0\""
+                        ${WORK}/lying/train-images-idx3-ubyte.gz)
 run(lying_header 1 --quick --data ${WORK}/lying)
 expect_error(lying_header "${WORK}/lying/train-images-idx3-ubyte.gz")
 
@@ -79,10 +80,9 @@ set(cache ${WORK}/teacher_first/ch02_teacher/teacher_logits.ckpt)
 if(NOT EXISTS ${cache})
   message(FATAL_ERROR "no teacher cache at ${cache} after a first run")
 endif()
-file(READ ${cache} head LIMIT 64 HEX)
 file(SIZE ${cache} size)
 math(EXPR middle "${size} / 2")
-execute_process(COMMAND sh -c "printf 'XXXX' | dd of=${cache} bs=1 seek=${middle} conv=notrunc status=none")
+execute_process(COMMAND sh -c "printf 'XXXX' | dd of=\"$0\" bs=1 seek=$1 conv=notrunc status=none" ${cache} ${middle})
 set(out ${WORK}/teacher_first/out)
 execute_process(COMMAND ${EXE} --quick --data ${DATA} --out ${out} RESULT_VARIABLE code OUTPUT_VARIABLE stdout ERROR_VARIABLE err)
 if(NOT code EQUAL 0 OR NOT stdout MATCHES "teacher cache is unreadable.*training it")

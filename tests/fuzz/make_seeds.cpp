@@ -1,5 +1,5 @@
 // make_seeds DIR: the fuzzers' starting corpora, made by the library itself: small valid
-// IDX files, raw (DIR/idx) and gzipped (DIR/idx_gzip), and checkpoints (DIR/checkpoint).
+// IDX files (DIR/idx), the same raw and gzipped (DIR/idx_gzip), and checkpoints (DIR/checkpoint).
 #include "nn/checkpoint.h"
 #include "tensor/tensor.h"
 
@@ -50,7 +50,8 @@ int main(int argc, char** argv) {
       {"labels", {10}}, {"images", {3, 4, 4}}, {"empty", {0}}, {"rank4", {2, 2, 2, 2}}};
   for (const auto& [name, dims] : files) {
     write(dir / "idx" / (name + ".idx"), idx(dims));
-    write_gzip(dir / "idx_gzip" / (name + ".idx.gz"), idx(dims));
+    write_gzip(dir / "idx_gzip" / (name + ".idx.gz"), idx(dims));  // fed as a stream when of odd length
+    write(dir / "idx_gzip" / (name + ".idx"), idx(dims));           // gzipped by the harness (even lengths)
   }
   nn::save_tensors((dir / "checkpoint" / "two.ckpt").string(),
                    {{"weight", tensor::Tensor::full({3, 2}, 0.5f)}, {"bias", tensor::Tensor::zeros({3})}},
