@@ -271,6 +271,12 @@ TEST_CASE("a file with a valid checksum whose contents lie about their sizes is 
     CHECK_THROWS_WITH_AS(nn::load_tensors(path), (path + ": tensor x has an impossible shape").c_str(),
                          CheckpointError);
   }
+  SUBCASE("an empty tensor whose other dimensions multiply past 2^63 (its strides would overflow)") {
+    // Found in review of the fuzzing work: a 0 kept the element count at 0, and the other sizes went unchecked.
+    write_bytes(path, with_header_and_crc(one_tensor_payload("x", {0, 600, 600, 600, 600, 600, 600, 600}, {})));
+    CHECK_THROWS_WITH_AS(nn::load_tensors(path), (path + ": tensor x has an impossible shape").c_str(),
+                         CheckpointError);
+  }
   SUBCASE("a negative dimension") {
     write_bytes(path, with_header_and_crc(one_tensor_payload("x", {-1}, {1.0f})));
     CHECK_THROWS_WITH_AS(nn::load_tensors(path), (path + ": tensor x has an impossible shape").c_str(),
