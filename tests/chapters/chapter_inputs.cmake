@@ -28,7 +28,7 @@ function(expect_error name)
       message(FATAL_ERROR "${name}: the error does not say `${text}`:\n${line}")
     endif()
   endforeach()
-  file(GLOB left ${out}/results.json ${out}/*.tmp*)
+  file(GLOB left ${out}/*)  # no results.json, no table, no plot, no temporary file
   if(left)
     message(FATAL_ERROR "${name}: a failed run left ${left}")
   endif()
@@ -54,6 +54,22 @@ foreach(f IN LISTS files)
 endforeach()
 run(truncated_data 1 --quick --data ${WORK}/truncated)
 expect_error(truncated_data "${WORK}/truncated/train-images-idx3-ubyte.gz" "ends early")
+
+# 3b. One file missing (the others fine), and one whose gzip checksum fails (a flipped byte).
+file(MAKE_DIRECTORY ${WORK}/one_missing ${WORK}/flipped)
+foreach(f IN LISTS files)
+  file(COPY ${DATA}/${f} DESTINATION ${WORK}/one_missing)
+  file(COPY ${DATA}/${f} DESTINATION ${WORK}/flipped)
+endforeach()
+file(REMOVE ${WORK}/one_missing/t10k-labels-idx1-ubyte.gz)
+run(one_missing 1 --quick --data ${WORK}/one_missing)
+expect_error(one_missing "${WORK}/one_missing/t10k-labels-idx1-ubyte.gz" "cannot open")
+file(SIZE ${WORK}/flipped/train-labels-idx1-ubyte.gz size)
+math(EXPR middle "${size} / 2")
+execute_process(COMMAND sh -c "printf 'XXXX' | dd of=\"$0\" bs=1 seek=$1 conv=notrunc status=none"
+                        ${WORK}/flipped/train-labels-idx1-ubyte.gz ${middle})
+run(flipped 1 --quick --data ${WORK}/flipped)
+expect_error(flipped "${WORK}/flipped/train-labels-idx1-ubyte.gz" "gzip")
 
 # 4. A header that lies: 2^31 images of 2^24 x 2^24 pixels in a 16-byte file.
 file(MAKE_DIRECTORY ${WORK}/lying)
