@@ -197,17 +197,18 @@ int chapter(const book::Options& options) {
   std::vector<std::vector<int64_t>> buckets(kMarginBuckets);
   for (size_t k = 0; k < order.size(); ++k) buckets[k * kMarginBuckets / order.size()].push_back(order[k]);
   const nn::Labels teacher_predictions = nn::predictions(classroom.teacher.test_logits);
-  const std::vector<const book::HardSoftComparison<Run>*> ends = {&measured.front(), &measured.back()};
-  const std::vector<double> end_fractions = {fractions.front(), fractions.back()};
+  // The smallest transfer set and the full one.
+  const std::vector<const book::HardSoftComparison<Run>*> extremes = {&measured.front(), &measured.back()};
+  const std::vector<double> extreme_fractions = {fractions.front(), fractions.back()};
   std::vector<std::string> headers = {"teacher margin", "images", "teacher"};
-  for (double f : end_fractions) {
+  for (double f : extreme_fractions) {
     for (const char* what : {"hard @", "soft @", "soft - hard @", "agree hard @", "agree soft @"}) headers.push_back(what + percent(f));
   }
   book::Table bucket_table(headers);
   book::LinePlot bucket_plot{"Test accuracy by the teacher's margin (top-1 minus top-2 probability)",
                              "teacher's margin (quintiles of the test set)", "test accuracy", {}};
   std::vector<book::Series> bucket_series;
-  for (double f : end_fractions) {
+  for (double f : extreme_fractions) {
     bucket_series.push_back({"hard @" + percent(f), {}, {}, {}});
     bucket_series.push_back({"soft @" + percent(f), {}, {}, {}});
   }
@@ -222,13 +223,13 @@ int chapter(const book::Options& options) {
     std::vector<std::string> row = {range, std::to_string(bucket.size()), fmt::format("{:.3f}", teacher_accuracy)};
     nlohmann::json entry = {{"margin_min", lo}, {"margin_max", hi}, {"images", bucket.size()},
                             {"teacher_accuracy", teacher_accuracy}};
-    for (size_t e = 0; e < ends.size(); ++e) {
+    for (size_t e = 0; e < extremes.size(); ++e) {
       std::vector<double> h, s, h_agree, s_agree;
-      for (const Run& run : ends[e]->hard) {
+      for (const Run& run : extremes[e]->hard) {
         h.push_back(bucket_agreement(run.test_predictions, test_labels, bucket));
         h_agree.push_back(bucket_agreement(run.test_predictions, teacher_predictions, bucket));
       }
-      for (const Run& run : ends[e]->soft) {
+      for (const Run& run : extremes[e]->soft) {
         s.push_back(bucket_agreement(run.test_predictions, test_labels, bucket));
         s_agree.push_back(bucket_agreement(run.test_predictions, teacher_predictions, bucket));
       }
@@ -245,7 +246,7 @@ int chapter(const book::Options& options) {
         series.y.push_back(v.mean);
         series.error.push_back(v.std);
       }
-      entry[percent(end_fractions[e])] = {{"hard", h},
+      entry[percent(extreme_fractions[e])] = {{"hard", h},
                                           {"soft", s},
                                           {"soft_minus_hard", d.to_json()},
                                           {"hard_agreement_with_teacher", h_agree},
@@ -264,9 +265,9 @@ int chapter(const book::Options& options) {
 
   // --- 6. report -------------------------------------------------------------------------
   book::banner(6, "Report");
-  for (size_t e = 0; e < ends.size(); ++e) {
-    fmt::print("at {}: {}\n", percent(end_fractions[e]),
-               book::paired_difference(test_accuracies(ends[e]->hard), test_accuracies(ends[e]->soft)).describe());
+  for (size_t e = 0; e < extremes.size(); ++e) {
+    fmt::print("at {}: {}\n", percent(extreme_fractions[e]),
+               book::paired_difference(test_accuracies(extremes[e]->hard), test_accuracies(extremes[e]->soft)).describe());
   }
   results["teacher_test_accuracy"] = teacher;
   results["student"] = book::StudentConfig{.widths = kWidths}.to_json();
