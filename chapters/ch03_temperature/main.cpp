@@ -8,6 +8,7 @@
 // 5. Report.
 #include "autograd/ops.h"
 #include "chapters/common/book_data.h"
+#include "chapters/common/experiment.h"
 #include "chapters/common/options.h"
 #include "chapters/common/plot.h"
 #include "chapters/common/report.h"
@@ -83,11 +84,11 @@ int chapter(const book::Options& options) {
 
   // --- 1. data and teacher -------------------------------------------------------------
   book::banner(1, "Data and the cached teacher");
-  const book::BookData data = book::load_book_data(options);
-  const book::TeacherCache teacher = book::load_or_train_teacher(options, data);
+  const book::Classroom classroom = book::open_classroom(options);
+  const book::BookData& data = classroom.data;
+  const book::TeacherCache& teacher = classroom.teacher;
   const Tensor& logits = teacher.test_logits;
   const nn::Labels& labels = data.data.test.labels;
-  fmt::print("teacher test accuracy {:.4f}\n", nn::accuracy(logits, labels));
 
   // --- 2. three images at many temperatures --------------------------------------------
   book::banner(2, "Three test images, softened");

@@ -9,6 +9,7 @@
 // 6. Report.
 #include "autograd/ops.h"
 #include "chapters/common/book_data.h"
+#include "chapters/common/experiment.h"
 #include "chapters/common/options.h"
 #include "chapters/common/plot.h"
 #include "chapters/common/report.h"
@@ -88,8 +89,9 @@ int chapter(const book::Options& options) {
 
   // --- 1. data and teacher -------------------------------------------------------------
   book::banner(1, "Data and the cached teacher");
-  const book::BookData data = book::load_book_data(options);
-  const book::TeacherCache teacher = book::load_or_train_teacher(options, data);
+  const book::Classroom classroom = book::open_classroom(options);
+  const book::BookData& data = classroom.data;
+  const book::TeacherCache& teacher = classroom.teacher;
   const nn::Labels& train_labels = data.data.train.labels;
   fmt::print("soft targets of the {} training images of the split's training part\n", data.split.train.size());
 

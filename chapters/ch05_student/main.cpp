@@ -111,7 +111,6 @@ int chapter(const book::Options& options) {
   book::Table grid_table(headers);
   book::LinePlot grid_plot{fmt::format("Validation accuracy of the soft student against T (seed {})", options.seed),
                            "temperature T (log scale)", "validation accuracy", {}, true};
-  nlohmann::json grid_json = nlohmann::json::array();
   for (float alpha : kAlphas) {
     std::vector<std::string> row = {tensor::to_string(alpha)};
     book::Series series{fmt::format("soft, alpha = {}", tensor::to_string(alpha)), {}, {}};
@@ -120,7 +119,6 @@ int chapter(const book::Options& options) {
       row.push_back(fmt::format("{:.4f}", c.validation_accuracy));
       series.x.push_back(c.targets.temperature);
       series.y.push_back(c.validation_accuracy);
-      grid_json.push_back({{"T", c.targets.temperature}, {"alpha", alpha}, {"validation_accuracy", c.validation_accuracy}});
     }
     grid_table.add_row(row);
     grid_plot.series.push_back(series);
@@ -217,7 +215,7 @@ int chapter(const book::Options& options) {
   results["student"].erase("seed");
   results["tuning_seed"] = comparison.tuning_seed;
   results["seeds"] = seed_list;
-  results["validation_grid"] = grid_json;
+  results["validation_grid"] = book::to_json(comparison.candidates);
   results["hard_validation_accuracy_tuning_seed"] = hard_validation;
   results["T"] = comparison.chosen.temperature;
   results["alpha"] = comparison.chosen.alpha;

@@ -160,17 +160,13 @@ int chapter(const book::Options& options) {
     }
     hard_json.push_back(h);
     soft_json.push_back(s);
-    nlohmann::json grid = nlohmann::json::array();
-    for (const book::Candidate& c : m.candidates) {
-      grid.push_back({{"T", c.targets.temperature}, {"alpha", c.targets.alpha}, {"validation_accuracy", c.validation_accuracy}});
-    }
     rows.push_back({{"fraction", fractions[f]},
                     {"images", m.hard.front().images},
                     {"epochs", m.hard.front().epochs},
                     {"T", m.chosen.temperature},
                     {"alpha", m.chosen.alpha},
                     {"hard_validation_accuracy_tuning_seed", m.tuning_hard.scores.validation_accuracy},
-                    {"validation_grid", grid},
+                    {"validation_grid", book::to_json(m.candidates)},
                     {"soft_minus_hard", d.to_json()},
                     {"gap_closed", gap_closed},
                     {"seconds", seconds[f]}});

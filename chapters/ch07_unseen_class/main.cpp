@@ -204,11 +204,6 @@ int chapter(const book::Options& options) {
   };
   const book::HardSoftComparison<Run> comparison = book::compare_hard_soft<Run>(
       book::soft_grid(temperatures, kAlphas), options.seed, seeds, train, [](const Run& r) { return r.validation_accuracy; });
-  nlohmann::json grid_json = nlohmann::json::array();
-  for (const book::Candidate& c : comparison.candidates) {
-    grid_json.push_back({{"T", c.targets.temperature}, {"alpha", c.targets.alpha},
-                         {"validation_accuracy", c.validation_accuracy}});
-  }
   fmt::print("chosen: T = {}, alpha = {} (hard labels on seed {}: validation {:.4f})\n",
              tensor::to_string(comparison.chosen.temperature), tensor::to_string(comparison.chosen.alpha), options.seed,
              comparison.tuning_hard.validation_accuracy);
@@ -278,7 +273,7 @@ int chapter(const book::Options& options) {
   results["student"].erase("seed");
   results["tuning_seed"] = options.seed;
   results["seeds"] = seeds;
-  results["validation_grid"] = grid_json;
+  results["validation_grid"] = book::to_json(comparison.candidates);
   results["T"] = comparison.chosen.temperature;
   results["alpha"] = comparison.chosen.alpha;
   results["hard"] = hard_json;

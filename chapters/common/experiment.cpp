@@ -93,6 +93,14 @@ PairedDifference paired_difference(const std::vector<double>& hard, const std::v
   return p;
 }
 
+nlohmann::json to_json(const std::vector<Candidate>& candidates) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const Candidate& c : candidates) {
+    out.push_back({{"T", c.targets.temperature}, {"alpha", c.targets.alpha}, {"validation_accuracy", c.validation_accuracy}});
+  }
+  return out;
+}
+
 std::vector<Targets> soft_grid(const std::vector<float>& temperatures, const std::vector<float>& alphas) {
   std::vector<Targets> grid;
   for (float alpha : alphas) {

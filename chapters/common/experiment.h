@@ -95,6 +95,10 @@ struct Candidate {
 };
 
 /// \ingroup chapters
+/// \brief The candidates as a JSON array of {T, alpha, validation_accuracy}, for results files.
+nlohmann::json to_json(const std::vector<Candidate>& candidates);
+
+/// \ingroup chapters
 /// \brief The candidate with the highest validation accuracy (the first of equals).
 /// \throws std::invalid_argument when there is none.
 const Candidate& best_on_validation(const std::vector<Candidate>& candidates);
