@@ -151,33 +151,53 @@ Checkpoint parse_tensors(const std::string& bytes, const std::string& path) {
   return ck;
 }
 
+namespace {
+
+// What a checkpoint of a module holds: its parameters' values, then its buffers, by name.
+struct StateTensor {
+  std::string name;
+  Tensor value;       // shares the module's storage
+  const char* kind;   // "parameter" or "buffer", for error messages
+};
+
+std::vector<StateTensor> module_state(const Module& module) {
+  std::vector<StateTensor> state;
+  for (const auto& [name, p] : module.named_parameters()) state.push_back({name, p.value(), "parameter"});
+  for (const auto& [name, b] : module.named_buffers()) state.push_back({name, b, "buffer"});
+  return state;
+}
+
+}  // namespace
+
 void save_checkpoint(const std::string& path, const Module& module, const std::string& metadata) {
   NamedTensors tensors;
-  for (const auto& [name, p] : module.named_parameters()) tensors.emplace_back(name, p.value());
+  for (const StateTensor& s : module_state(module)) tensors.emplace_back(s.name, s.value);
   save_tensors(path, tensors, metadata);
 }
 
 std::string load_checkpoint(const std::string& path, Module& module) {
   Checkpoint ck = load_tensors(path);
   std::map<std::string, Tensor> found(ck.tensors.begin(), ck.tensors.end());
-  std::vector<NamedParameter> params = module.named_parameters();
+  std::vector<StateTensor> state = module_state(module);
   // Check everything first, so a mismatch leaves the module untouched.
-  for (const auto& [name, p] : params) {
-    const auto it = found.find(name);
-    if (it == found.end()) fail(path, "parameter " + name + " " + tensor::to_string(p.shape()) + " is missing");
-    if (it->second.shape() != p.shape()) {
-      fail(path, "parameter " + name + ": expected " + tensor::to_string(p.shape()) + ", found " +
+  for (const StateTensor& s : state) {
+    const auto it = found.find(s.name);
+    if (it == found.end()) {
+      fail(path, std::string(s.kind) + " " + s.name + " " + tensor::to_string(s.value.shape()) + " is missing");
+    }
+    if (it->second.shape() != s.value.shape()) {
+      fail(path, std::string(s.kind) + " " + s.name + ": expected " + tensor::to_string(s.value.shape()) + ", found " +
                      tensor::to_string(it->second.shape()));
     }
   }
-  if (found.size() != params.size()) {
+  if (found.size() != state.size()) {
     for (const auto& [name, t] : ck.tensors) {
       bool known = false;
-      for (const auto& [pname, p] : params) known = known || pname == name;
+      for (const StateTensor& s : state) known = known || s.name == name;
       if (!known) fail(path, "holds " + name + " " + tensor::to_string(t.shape()) + ", which the module does not have");
     }
   }
-  for (auto& [name, p] : params) p.value().copy_(found.at(name));
+  for (StateTensor& s : state) s.value.copy_(found.at(s.name));
   return ck.metadata;
 }
 

@@ -66,15 +66,15 @@ Checkpoint load_tensors(const std::string& path);
 Checkpoint parse_tensors(const std::string& bytes, const std::string& name);
 
 /// \ingroup checkpoints
-/// \brief Saves a module's named parameters.
+/// \brief Saves a module's named parameters, then its named buffers (e.g. BatchNorm's running statistics).
 /// \throws CheckpointError as `save_tensors`.
 /// \see \ref ch02_teacher
 void save_checkpoint(const std::string& path, const Module& module, const std::string& metadata = "");
 
 /// \ingroup checkpoints
-/// \brief Loads parameters saved by `save_checkpoint` into a module of the same architecture.
+/// \brief Loads parameters and buffers saved by `save_checkpoint` into a module of the same architecture.
 ///
-/// Every parameter must be present with the same shape, and nothing extra; otherwise the
+/// Every parameter and buffer must be present with the same shape, and nothing extra; otherwise the
 /// module is left untouched and the error names the parameter with expected vs found.
 /// \returns the metadata stored with the parameters
 /// \throws CheckpointError `PATH: parameter 0.weight: expected [100, 784], found [10, 784]`.

@@ -314,6 +314,41 @@ void random_shift_(Tensor& images, int64_t max_shift, float fill, tensor::Genera
   }
 }
 
+void random_horizontal_flip_(Tensor& images, float p, tensor::Generator& gen) {
+  if (images.dim() != 4 || !images.is_contiguous()) {
+    throw tensor::ShapeError("random_horizontal_flip_: expects a contiguous [N, C, H, W] batch, got " +
+                             tensor::to_string(images.shape()) + (images.is_contiguous() ? "" : " (strided)"));
+  }
+  if (!(p >= 0.0f && p <= 1.0f)) {
+    throw tensor::ValueError("random_horizontal_flip_: p must be in [0, 1], got " + tensor::to_string(p));
+  }
+  const int64_t n = images.shape()[0], rows = images.shape()[1] * images.shape()[2], w = images.shape()[3];
+  for (int64_t i = 0; i < n; ++i) {
+    if (!(gen.uniform() < p)) continue;
+    float* image = images.data() + i * rows * w;
+    for (int64_t r = 0; r < rows; ++r) std::reverse(image + r * w, image + (r + 1) * w);
+  }
+}
+
+Augmentation::Augmentation(Config config, uint64_t seed) : config_(config), gen_(seed) {
+  if (config.max_shift < 0) {
+    throw tensor::ValueError("Augmentation: max_shift must be >= 0, got " + std::to_string(config.max_shift));
+  }
+}
+
+void Augmentation::operator()(Tensor& images) {
+  if (config_.horizontal_flip) random_horizontal_flip_(images, 0.5f, gen_);
+  if (config_.max_shift > 0) random_shift_(images, config_.max_shift, config_.fill, gen_);
+}
+
+std::string Augmentation::describe() const {
+  const std::string shift = "shifts of up to " + std::to_string(config_.max_shift) + " pixels";
+  if (config_.horizontal_flip && config_.max_shift > 0) return "random horizontal flips and " + shift;
+  if (config_.horizontal_flip) return "random horizontal flips";
+  if (config_.max_shift > 0) return "random " + shift;
+  return "no augmentation";
+}
+
 DataLoader::DataLoader(const Dataset& data, std::vector<int64_t> indices, int64_t batch_size, bool shuffle,
                        uint64_t seed, Normalization norm, bool drop_last)
     : data_(&data),

@@ -170,6 +170,45 @@ Batch make_batch(const Dataset& data, const std::vector<int64_t>& indices, const
 void random_shift_(Tensor& images, int64_t max_shift, float fill, tensor::Generator& gen);
 
 /// \ingroup data
+/// \brief Data augmentation: mirrors each image left to right with probability p.
+///
+/// \f[ x'[n, c, i, j] = x[n, c, i, W - 1 - j] \ \text{with probability } p, \text{ else } x[n, c, i, j] \f]
+/// Natural for clothes: a mirrored shirt is still a shirt (not for digits: a mirrored 3 is no 3).
+/// \param images [N, C, H, W], contiguous, changed in place \param p in [0, 1] \param gen draws the coin flips
+/// \throws tensor::ShapeError when images is not a contiguous NCHW batch; tensor::ValueError when p is outside [0, 1].
+void random_horizontal_flip_(Tensor& images, float p, tensor::Generator& gen);
+
+/// \ingroup data
+/// \brief A seeded augmentation for training batches: a random horizontal flip (probability 1/2),
+/// then a random shift of up to `max_shift` pixels (see `random_horizontal_flip_`, `random_shift_`).
+///
+/// Its draws come from its own generator, so the same seed gives the same augmented batches
+/// whatever else the program draws. Evaluation and cached teacher logits use the images as they are.
+/// \see \ref ch02_teacher
+class Augmentation {
+ public:
+  /// \brief What to do to each image.
+  struct Config {
+    bool horizontal_flip = false;  ///< mirror left-right with probability 1/2
+    int64_t max_shift = 0;         ///< shift by up to this many pixels each way (0: none)
+    float fill = 0.0f;             ///< the value of the uncovered border (a black pixel, normalised)
+  };
+  /// \throws tensor::ValueError when max_shift < 0.
+  Augmentation(Config config, uint64_t seed);
+  /// \brief Augments a batch in place. \param images [N, C, H, W], contiguous
+  /// \throws tensor::ShapeError when images is not a contiguous NCHW batch.
+  void operator()(Tensor& images);
+  /// \brief True when it changes anything.
+  bool enabled() const { return config_.horizontal_flip || config_.max_shift > 0; }
+  /// \brief "random horizontal flips and shifts of up to 2 pixels", or "no augmentation".
+  std::string describe() const;
+
+ private:
+  Config config_;
+  tensor::Generator gen_;
+};
+
+/// \ingroup data
 /// \brief Mini-batches over a list of examples, reshuffled each epoch with a seeded generator.
 ///
 /// Epoch e's order depends only on (seed, e), so a run can be repeated exactly.

@@ -1,6 +1,7 @@
 #include "nn/layers.h"
 
 #include "autograd/conv.h"
+#include "autograd/norm.h"
 #include "autograd/ops.h"
 #include "tensor/errors.h"
 #include "tensor/ops.h"
@@ -73,6 +74,45 @@ std::string Conv2d::describe() const {
   return "Conv2d(" + std::to_string(weight.shape()[1]) + " -> " + std::to_string(weight.shape()[0]) + ", " + k + "x" +
          k + ", stride " + std::to_string(stride_) + ", padding " + std::to_string(padding_) + ")";
 }
+
+BatchNorm2d::BatchNorm2d(int64_t channels, float momentum, float eps) : momentum_(momentum), eps_(eps) {
+  require_positive(channels, "channels", "BatchNorm2d");
+  if (!(momentum > 0.0f && momentum <= 1.0f)) {
+    throw tensor::ValueError("BatchNorm2d: momentum must be in (0, 1], got " + tensor::to_string(momentum));
+  }
+  if (!(eps > 0.0f)) throw tensor::ValueError("BatchNorm2d: eps must be > 0, got " + tensor::to_string(eps));
+  weight = register_parameter("weight", Tensor::ones({channels}));
+  bias = register_parameter("bias", Tensor::zeros({channels}));
+  running_mean = register_buffer("running_mean", Tensor::zeros({channels}));
+  running_var = register_buffer("running_var", Tensor::ones({channels}));
+}
+
+// training: the fused op with batch statistics (see autograd::batch_norm2d), and
+//   running <- (1 - m) running + m batch (the variance unbiased)
+// evaluation: y = x s + (beta - mean s), s = gamma / sqrt(var + eps), from the running statistics
+Var BatchNorm2d::forward(const Var& x) {
+  const int64_t channels = weight.shape()[0];
+  if (x.value().dim() != 4 || x.shape()[1] != channels) {
+    throw tensor::ShapeError("BatchNorm2d: expects [N, " + std::to_string(channels) + ", H, W], got " +
+                             tensor::to_string(x.shape()));
+  }
+  if (is_training()) {
+    autograd::BatchNorm2dOutput out = autograd::batch_norm2d(x, weight, bias, eps_);
+    const int64_t per_channel = x.value().numel() / channels;
+    const float unbiased = per_channel > 1 ? static_cast<float>(per_channel) / static_cast<float>(per_channel - 1) : 1.0f;
+    running_mean.copy_(tensor::add(tensor::mul(running_mean, 1.0f - momentum_), tensor::mul(out.mean, momentum_)));
+    running_var.copy_(
+        tensor::add(tensor::mul(running_var, 1.0f - momentum_), tensor::mul(out.var, momentum_ * unbiased)));
+    return out.y;
+  }
+  const Tensor inv_std = tensor::div(Tensor::ones({channels}), tensor::sqrt(tensor::add(running_var, eps_)));
+  const Var scale = autograd::masked_mul(weight, inv_std);
+  const Var shift = autograd::sub(bias, autograd::masked_mul(scale, running_mean));
+  return autograd::add(autograd::mul(x, autograd::reshape(scale, {1, channels, 1, 1})),
+                       autograd::reshape(shift, {1, channels, 1, 1}));
+}
+
+std::string BatchNorm2d::describe() const { return "BatchNorm2d(" + std::to_string(weight.shape()[0]) + ")"; }
 
 MaxPool2d::MaxPool2d(int64_t kernel, int64_t stride) : kernel_(kernel), stride_(stride == 0 ? kernel : stride) {
   require_positive(kernel, "kernel", "MaxPool2d");

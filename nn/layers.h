@@ -1,5 +1,5 @@
 /// \file
-/// \brief The layers: Linear, ReLU, Dropout, Flatten, Conv2d, MaxPool2d.
+/// \brief The layers: Linear, ReLU, Dropout, Flatten, Conv2d, BatchNorm2d, MaxPool2d.
 #pragma once
 
 #include "nn/module.h"
@@ -86,6 +86,35 @@ class Conv2d : public Module {
 
  private:
   int64_t stride_, padding_;
+};
+
+/// \ingroup modules
+/// \brief Batch normalisation of each channel of an NCHW batch (Ioffe & Szegedy 2015).
+///
+/// In training mode it normalises with the batch's own statistics (see `autograd::batch_norm2d`)
+/// and updates running estimates of them,
+/// \f[ \hat\mu \leftarrow (1 - m)\, \hat\mu + m\, \mu_B, \qquad
+///     \hat\sigma^2 \leftarrow (1 - m)\, \hat\sigma^2 + m\, \tfrac{M}{M - 1} \sigma^2_B \f]
+/// (M values per channel; the unbiased variance, as PyTorch). In evaluation mode it uses the
+/// running estimates, so a prediction does not depend on the other images of its batch:
+/// \f[ y = \gamma \frac{x - \hat\mu}{\sqrt{\hat\sigma^2 + \epsilon}} + \beta. \f]
+/// The running statistics are buffers: checkpoints save and load them with the parameters.
+/// \see \ref ch02_teacher
+class BatchNorm2d : public Module {
+ public:
+  /// \brief For `channels` channels; \f$ \gamma = 1, \beta = 0, \hat\mu = 0, \hat\sigma^2 = 1 \f$ at first.
+  /// \throws tensor::ValueError when channels < 1, momentum is outside (0, 1] or eps <= 0.
+  explicit BatchNorm2d(int64_t channels, float momentum = 0.1f, float eps = 1e-5f);
+  /// \brief \param x [N, channels, H, W] \returns [N, channels, H, W]
+  /// \throws tensor::ShapeError when x is not NCHW with `channels` channels.
+  Var forward(const Var& x) override;
+  std::string describe() const override;  ///< `BatchNorm2d(32)`
+  Var weight;           ///< [C], \f$ \gamma \f$
+  Var bias;             ///< [C], \f$ \beta \f$
+  Tensor running_mean;  ///< [C], \f$ \hat\mu \f$ (buffer "running_mean")
+  Tensor running_var;   ///< [C], \f$ \hat\sigma^2 \f$ (buffer "running_var")
+ private:
+  float momentum_, eps_;
 };
 
 /// \ingroup modules

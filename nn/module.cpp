@@ -13,6 +13,17 @@ void Module::collect(const std::string& prefix, std::vector<NamedParameter>& out
   for (const auto& [name, child] : children_) child->collect(prefix + name + ".", out);
 }
 
+std::vector<std::pair<std::string, Tensor>> Module::named_buffers() const {
+  std::vector<std::pair<std::string, Tensor>> out;
+  collect_buffers("", out);
+  return out;
+}
+
+void Module::collect_buffers(const std::string& prefix, std::vector<std::pair<std::string, Tensor>>& out) const {
+  for (const auto& [name, b] : buffers_) out.emplace_back(prefix + name, b);
+  for (const auto& [name, child] : children_) child->collect_buffers(prefix + name + ".", out);
+}
+
 std::vector<Var> Module::parameters() const {
   std::vector<Var> out;
   for (auto& [name, p] : named_parameters()) out.push_back(p);
@@ -49,6 +60,11 @@ Var Module::register_parameter(std::string name, Tensor value) {
   Var p(std::move(value), true);
   parameters_.emplace_back(std::move(name), p);
   return p;
+}
+
+Tensor Module::register_buffer(std::string name, Tensor value) {
+  buffers_.emplace_back(std::move(name), value);
+  return value;
 }
 
 std::shared_ptr<Module> Module::register_module(std::string name, std::shared_ptr<Module> child) {

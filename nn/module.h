@@ -49,6 +49,10 @@ class Module {
 
   /// \brief Every parameter of this module and its children, with dotted names, in a stable order.
   std::vector<NamedParameter> named_parameters() const;
+  /// \brief Every buffer (state that is saved with the parameters but not trained, such as
+  /// BatchNorm's running statistics) of this module and its children, with dotted names, in
+  /// a stable order.
+  std::vector<std::pair<std::string, Tensor>> named_buffers() const;
   /// \brief The parameters alone, in the order of `named_parameters()`.
   std::vector<Var> parameters() const;
   /// \brief Total number of scalar parameters.
@@ -71,14 +75,18 @@ class Module {
  protected:
   /// \brief Adds a parameter holding `value`; returns its variable (a leaf that requires grad).
   Var register_parameter(std::string name, Tensor value);
+  /// \brief Adds a buffer holding `value`; returns a handle on the same storage (change it in place).
+  Tensor register_buffer(std::string name, Tensor value);
   /// \brief Adds a child module under `name`; returns it.
   std::shared_ptr<Module> register_module(std::string name, std::shared_ptr<Module> child);
 
  private:
   void collect(const std::string& prefix, std::vector<NamedParameter>& out) const;
+  void collect_buffers(const std::string& prefix, std::vector<std::pair<std::string, Tensor>>& out) const;
   void summarise(int depth, const std::string& name, std::string& out) const;
 
   std::vector<NamedParameter> parameters_;
+  std::vector<std::pair<std::string, Tensor>> buffers_;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
   bool training_ = true;
 };

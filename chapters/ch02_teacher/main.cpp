@@ -51,8 +51,7 @@ int chapter(const book::Options& options) {
     const auto architecture = book::make_teacher(config, preview);
     fmt::print("{}{} parameters; Adam, peak learning rate {}, cosine schedule, {} epochs of batches of {}, {}\n",
                architecture->summary(), architecture->parameter_count(), config.lr, config.epochs, config.batch,
-               config.max_shift > 0 ? fmt::format("random shifts of up to {} pixels", config.max_shift)
-                                    : std::string("no augmentation"));
+               nn::Augmentation(book::teacher_augmentation(config, data.norm), 0).describe());
   }
   const book::TrainedTeacher teacher = book::train_teacher(config, data);
   double train_seconds = 0.0;

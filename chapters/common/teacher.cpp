@@ -12,9 +12,18 @@
 
 namespace book {
 
+namespace {
+
+// "conv3x3-batchnorm-relu-pool2-...": the layers make_teacher builds for this configuration.
+std::string architecture(const TeacherConfig& c) {
+  const std::string conv = c.batch_norm ? "conv3x3-batchnorm-relu-pool2" : "conv3x3-relu-pool2";
+  return conv + "-" + conv + (c.dropout_conv > 0 ? "-dropout" : "") + "-linear-relu-dropout-linear";
+}
+
+}  // namespace
+
 nlohmann::json TeacherConfig::to_json() const {
-  return {{"architecture", dropout_conv > 0 ? "conv3x3-relu-pool2-conv3x3-relu-pool2-dropout-linear-relu-dropout-linear"
-                                            : "conv3x3-relu-pool2-conv3x3-relu-pool2-linear-relu-dropout-linear"},
+  return {{"architecture", architecture(*this)},
           {"conv1", conv1},
           {"conv2", conv2},
           {"hidden", hidden},
@@ -23,6 +32,8 @@ nlohmann::json TeacherConfig::to_json() const {
           {"epochs", epochs},
           {"batch", batch},
           {"lr", lr},
+          {"batch_norm", batch_norm},
+          {"horizontal_flip", horizontal_flip},
           {"max_shift", max_shift},
           {"seed", seed},
           {"quick", quick},
@@ -46,9 +57,11 @@ TeacherConfig teacher_config(const Options& options) {
 std::shared_ptr<nn::Sequential> make_teacher(const TeacherConfig& c, tensor::Generator& gen) {
   auto m = std::make_shared<nn::Sequential>();
   m->emplace<nn::Conv2d>(1, c.conv1, 3, 1, 1, gen);
+  if (c.batch_norm) m->emplace<nn::BatchNorm2d>(c.conv1);
   m->emplace<nn::ReLU>();
   m->emplace<nn::MaxPool2d>(2);
   m->emplace<nn::Conv2d>(c.conv1, c.conv2, 3, 1, 1, gen);
+  if (c.batch_norm) m->emplace<nn::BatchNorm2d>(c.conv2);
   m->emplace<nn::ReLU>();
   m->emplace<nn::MaxPool2d>(2);
   m->emplace<nn::Flatten>();
@@ -60,18 +73,21 @@ std::shared_ptr<nn::Sequential> make_teacher(const TeacherConfig& c, tensor::Gen
   return m;
 }
 
+nn::Augmentation::Config teacher_augmentation(const TeacherConfig& c, const nn::Normalization& norm) {
+  return {.horizontal_flip = c.horizontal_flip, .max_shift = c.max_shift, .fill = -norm.mean / norm.std};
+}
+
 TrainedTeacher train_teacher(const TeacherConfig& c, const BookData& d) {
   tensor::Generator gen(c.seed);
   TrainedTeacher t{make_teacher(c, gen), {}};
-  tensor::Generator shifts(gen.next_u64());
+  nn::Augmentation augment(teacher_augmentation(c, d.norm), gen.next_u64());
   nn::DataLoader loader(d.data.train, d.split.train, c.batch, true, gen.next_u64(), d.norm);
   nn::Adam opt(t.model->parameters(), c.lr);
-  const float black = -d.norm.mean / d.norm.std;  // a blank pixel, normalised
-  BatchTransform shift;
-  if (c.max_shift > 0) shift = [&](nn::Batch& b) { nn::random_shift_(b.images, c.max_shift, black, shifts); };
+  BatchTransform transform;
+  if (augment.enabled()) transform = [&](nn::Batch& b) { augment(b.images); };
   t.curve = fit(*t.model, opt, loader, d, {.label = "teacher", .epochs = c.epochs, .lr = c.lr},
                 [](const autograd::Var& logits, const nn::Batch& b) { return nn::cross_entropy(logits, b.labels); },
-                shift);
+                transform);
   return t;
 }
 

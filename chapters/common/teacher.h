@@ -25,6 +25,8 @@ struct TeacherConfig {
   int64_t epochs = 8;          ///< passes over the training part
   int64_t batch = 128;         ///< images per step
   float lr = 2e-3f;            ///< Adam's peak learning rate, cosine-annealed to 0
+  bool batch_norm = false;     ///< BatchNorm2d after each convolution (before its ReLU)
+  bool horizontal_flip = false;  ///< augmentation: mirror half the training images, drawn anew each batch
   int64_t max_shift = 0;       ///< augmentation: random shifts of up to this many pixels (0: none)
   uint64_t seed = 1;           ///< initialisation, data order, dropout and shifts
   bool quick = false;          ///< the --quick variant (a smaller network, two epochs on tiny data)
@@ -37,10 +39,14 @@ struct TeacherConfig {
 TeacherConfig teacher_config(const Options& options);
 
 /// \ingroup chapters
-/// \brief The teacher network: conv 3x3 - ReLU - max-pool 2 - conv 3x3 - ReLU - max-pool 2 -
-/// [dropout, if dropout_conv > 0] - linear - ReLU - dropout - linear, on [N, 1, 28, 28] images,
-/// 10 logits out.
+/// \brief The teacher network: conv 3x3 - [BatchNorm] - ReLU - max-pool 2 - conv 3x3 - [BatchNorm] -
+/// ReLU - max-pool 2 - [dropout, if dropout_conv > 0] - linear - ReLU - dropout - linear, on
+/// [N, 1, 28, 28] images, 10 logits out.
 std::shared_ptr<nn::Sequential> make_teacher(const TeacherConfig& config, tensor::Generator& gen);
+
+/// \ingroup chapters
+/// \brief The teacher's augmentation of its training batches (flips and shifts, as configured).
+nn::Augmentation::Config teacher_augmentation(const TeacherConfig& config, const nn::Normalization& norm);
 
 /// \ingroup chapters
 /// \brief A trained teacher and how it got there.
@@ -51,7 +57,7 @@ struct TrainedTeacher {
 
 /// \ingroup chapters
 /// \brief Trains the teacher on the training part of the split (Adam, cosine schedule,
-/// dropout, and random shifts if max_shift > 0), printing a progress line per epoch.
+/// dropout, and the augmentation of `teacher_augmentation`), printing a progress line per epoch.
 TrainedTeacher train_teacher(const TeacherConfig& config, const BookData& data);
 
 /// \ingroup chapters

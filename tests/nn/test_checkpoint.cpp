@@ -320,6 +320,29 @@ TEST_CASE("load_checkpoint restores a model's parameters into a model initialise
   CHECK(ck.tensors[3].first == "2.bias");
 }
 
+TEST_CASE("a checkpoint saves and restores buffers (BatchNorm's running statistics) with the parameters") {
+  TempDir dir;
+  const std::string path = dir.file("bn.kdck");
+  nn::BatchNorm2d source(2), target(2);
+  source.running_mean.copy_(Tensor::from_vector({2}, {0.5f, -2.0f}));
+  source.running_var.copy_(Tensor::from_vector({2}, {3.0f, 0.25f}));
+  nn::save_checkpoint(path, source);
+  const nn::Checkpoint ck = nn::load_tensors(path);
+  REQUIRE(ck.tensors.size() == 4);
+  CHECK(ck.tensors[2].first == "running_mean");
+  CHECK(ck.tensors[3].first == "running_var");
+  nn::load_checkpoint(path, target);
+  CHECK(target.running_mean.to_vector() == source.running_mean.to_vector());
+  CHECK(target.running_var.to_vector() == source.running_var.to_vector());
+  // A file without the buffers is refused by name, and the module is left as it was.
+  const std::string parameters_only = dir.file("old.kdck");
+  nn::save_tensors(parameters_only, {ck.tensors[0], ck.tensors[1]});
+  nn::BatchNorm2d fresh(2);
+  CHECK_THROWS_WITH_AS(nn::load_checkpoint(parameters_only, fresh),
+                       (parameters_only + ": buffer running_mean [2] is missing").c_str(), nn::CheckpointError);
+  CHECK(fresh.running_var.to_vector() == std::vector<float>{1.0f, 1.0f});
+}
+
 TEST_CASE("load_checkpoint into a model of another architecture names the parameter and changes nothing") {
   TempDir dir;
   const std::string path = dir.file("mlp.kdck");

@@ -835,4 +835,56 @@ TEST_CASE("random_shift_ moves each image by at most max_shift pixels and fills 
                        tensor::ValueError);
 }
 
+TEST_CASE("random_horizontal_flip_ mirrors about half the images left to right and leaves the rest") {
+  // Each image's rows are 0, 1, 2: mirrored they read 2, 1, 0.
+  const int64_t n = 400;
+  Tensor x = Tensor::empty({n, 1, 2, 3});
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t r = 0; r < 2; ++r)
+      for (int64_t c = 0; c < 3; ++c) x.set({i, 0, r, c}, static_cast<float>(c));
+  tensor::Generator gen(4);
+  nn::random_horizontal_flip_(x, 0.5f, gen);
+  int64_t flipped = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const bool mirrored = x.at({i, 0, 0, 0}) == 2.0f;
+    flipped += mirrored;
+    for (int64_t r = 0; r < 2; ++r)
+      for (int64_t c = 0; c < 3; ++c) CHECK(x.at({i, 0, r, c}) == static_cast<float>(mirrored ? 2 - c : c));
+  }
+  // Binomial(400, 1/2): mean 200, std 10; 150..250 is five std either way.
+  CHECK(flipped > 150);
+  CHECK(flipped < 250);
+  Tensor none = x.clone();
+  nn::random_horizontal_flip_(none, 0.0f, gen);
+  CHECK(none.to_vector() == x.to_vector());
+  CHECK_THROWS_WITH_AS(nn::random_horizontal_flip_(none, 1.5f, gen), "random_horizontal_flip_: p must be in [0, 1], got 1.5",
+                       tensor::ValueError);
+  Tensor flat = Tensor::zeros({4, 4});
+  CHECK_THROWS_WITH_AS(nn::random_horizontal_flip_(flat, 0.5f, gen),
+                       "random_horizontal_flip_: expects a contiguous [N, C, H, W] batch, got [4, 4]", tensor::ShapeError);
+}
+
+TEST_CASE("an Augmentation with one seed augments the same batch the same way, and another seed differently") {
+  tensor::Generator gen(5);
+  const Tensor images = tensor::uniform({16, 1, 8, 8}, -1, 1, gen);
+  const nn::Augmentation::Config config{.horizontal_flip = true, .max_shift = 2, .fill = -1.0f};
+  Tensor a = images.clone(), b = images.clone(), c = images.clone();
+  nn::Augmentation first(config, 7), again(config, 7), other(config, 8);
+  first(a);
+  again(b);
+  other(c);
+  CHECK(a.to_vector() == b.to_vector());
+  CHECK(a.to_vector() != c.to_vector());
+  CHECK(a.to_vector() != images.to_vector());
+  CHECK(first.describe() == "random horizontal flips and shifts of up to 2 pixels");
+  nn::Augmentation off({}, 7);
+  CHECK_FALSE(off.enabled());
+  Tensor d = images.clone();
+  off(d);
+  CHECK(d.to_vector() == images.to_vector());
+  CHECK(off.describe() == "no augmentation");
+  CHECK_THROWS_WITH_AS(nn::Augmentation({.max_shift = -1}, 1), "Augmentation: max_shift must be >= 0, got -1",
+                       tensor::ValueError);
+}
+
 }  // TEST_SUITE

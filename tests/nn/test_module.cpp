@@ -151,11 +151,61 @@ TEST_CASE("a whole CNN with pooling passes gradcheck on its input") {
   CHECK_MESSAGE(result.passed, result.report);
 }
 
+TEST_CASE("BatchNorm2d normalises with the batch in training, updates its running statistics, and uses them in eval") {
+  nn::BatchNorm2d bn(2, 0.5f);
+  // Channel 0 holds 1, 2, 3, 4 (mean 2.5, unbiased variance 5/3); channel 1 holds 10 everywhere.
+  const Var x(Tensor::from_vector({2, 2, 1, 2}, {1, 2, 10, 10, 3, 4, 10, 10}));
+  const Tensor y = bn(x).value();
+  CHECK(y.at({0, 0, 0, 0}) == doctest::Approx(-1.5 / std::sqrt(1.25 + 1e-5)));
+  CHECK(y.at({1, 1, 0, 1}) == doctest::Approx(0.0));
+  // Momentum 0.5 from (0, 1): mean (1.25, 5), variance ((1 + 5/3) / 2, 0.5).
+  CHECK(bn.running_mean.to_vector() == std::vector<float>{1.25f, 5.0f});
+  CHECK(bn.running_var.at({0}) == doctest::Approx((1.0 + 5.0 / 3.0) / 2.0));
+  CHECK(bn.running_var.at({1}) == doctest::Approx(0.5));
+  // In eval mode an image's output depends on the running statistics alone, not on its batch.
+  bn.eval();
+  const Tensor alone = bn(Var(Tensor::from_vector({1, 2, 1, 1}, {1, 10}))).value();
+  CHECK(alone.at({0, 0, 0, 0}) == doctest::Approx((1.0 - 1.25) / std::sqrt((1.0 + 5.0 / 3.0) / 2.0 + 1e-5)));
+  CHECK(alone.at({0, 1, 0, 0}) == doctest::Approx((10.0 - 5.0) / std::sqrt(0.5 + 1e-5)));
+  CHECK(bn.running_mean.to_vector() == std::vector<float>{1.25f, 5.0f});  // eval changes nothing
+}
+
+TEST_CASE("BatchNorm2d in eval mode passes gradcheck on its input") {
+  nn::BatchNorm2d bn(3);
+  bn.running_mean.copy_(Tensor::from_vector({3}, {0.5f, -1.0f, 0.0f}));
+  bn.running_var.copy_(Tensor::from_vector({3}, {2.0f, 0.5f, 1.0f}));
+  bn.weight.value().copy_(Tensor::from_vector({3}, {1.5f, -0.5f, 1.0f}));
+  bn.eval();
+  tensor::Generator gen(12);
+  const auto result = autograd::gradcheck([&bn](const std::vector<Var>& in) { return bn(in[0]); },
+                                          {tensor::uniform({2, 3, 2, 2}, -1, 1, gen)});
+  CHECK_MESSAGE(result.passed, result.report);
+}
+
+TEST_CASE("BatchNorm2d's running statistics are buffers, not parameters") {
+  nn::Sequential m;
+  tensor::Generator gen(13);
+  m.emplace<nn::Conv2d>(1, 2, 3, 1, 1, gen);
+  m.emplace<nn::BatchNorm2d>(2);
+  std::vector<std::string> names;
+  for (const auto& [name, p] : m.named_parameters()) names.push_back(name);
+  CHECK(names == std::vector<std::string>{"0.weight", "0.bias", "1.weight", "1.bias"});
+  names.clear();
+  for (const auto& [name, b] : m.named_buffers()) names.push_back(name);
+  CHECK(names == std::vector<std::string>{"1.running_mean", "1.running_var"});
+}
+
 TEST_CASE("layers reject bad sizes with the layer's name") {
   tensor::Generator gen(10);
   CHECK_THROWS_WITH_AS(nn::Conv2d(1, 4, 3, 0, 1, gen), "Conv2d: stride must be positive, got 0", tensor::ValueError);
   CHECK_THROWS_WITH_AS(nn::Conv2d(1, 4, 3, 1, -1, gen), "Conv2d: padding must be >= 0, got -1", tensor::ValueError);
   CHECK_THROWS_WITH_AS(nn::MaxPool2d(0), "MaxPool2d: kernel must be positive, got 0", tensor::ValueError);
   CHECK_THROWS_WITH_AS(nn::Dropout(1.0f, gen), "Dropout: p must be in [0, 1), got 1", tensor::ValueError);
+  CHECK_THROWS_WITH_AS(nn::BatchNorm2d(0), "BatchNorm2d: channels must be positive, got 0", tensor::ValueError);
+  CHECK_THROWS_WITH_AS(nn::BatchNorm2d(4, 0.0f), "BatchNorm2d: momentum must be in (0, 1], got 0", tensor::ValueError);
+  CHECK_THROWS_WITH_AS(nn::BatchNorm2d(4, 0.1f, 0.0f), "BatchNorm2d: eps must be > 0, got 0", tensor::ValueError);
+  nn::BatchNorm2d bn(4);
+  CHECK_THROWS_WITH_AS(bn(Var(Tensor::zeros({2, 3, 5, 5}))), "BatchNorm2d: expects [N, 4, H, W], got [2, 3, 5, 5]",
+                       tensor::ShapeError);
 }
 }
