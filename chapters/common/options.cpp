@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <charconv>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -29,12 +30,21 @@ Options parse_options(int argc, char** argv, const std::string& chapter, const s
   o.out = "build/book/" + chapter;
   o.data = nn::default_fashion_mnist_dir();
   CLI::App app(description, chapter);
-  app.add_option("--seed", o.seed, "seed of every random choice")->capture_default_str();
+  // CLI11 would read "-1" into an unsigned seed as 18446744073709551615: refuse it instead.
+  const CLI::Validator whole_number(
+      [](std::string& value) {
+        uint64_t parsed = 0;
+        const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), parsed);
+        const bool whole = !value.empty() && error == std::errc() && end == value.data() + value.size();
+        return whole ? std::string() : "must be a whole number from 0 to 2^64 - 1, got " + value;
+      },
+      "UINT");
+  app.add_option("--seed", o.seed, "seed of every random choice")->check(whole_number)->capture_default_str();
   CLI::Option* out = app.add_option("--out", o.out, "directory for results.json, tables and plots (default "
                                     "build/book/<chapter>, or build/book-quick/<chapter> with --quick)");
   app.add_option("--data", o.data, "Fashion-MNIST directory (four .gz IDX files)")->capture_default_str();
   app.add_flag("--quick", o.quick, "a seconds-long smoke run on a small subset");
-  app.add_option("--threads", o.threads, "threads to use (0: every core)")->check(CLI::NonNegativeNumber);
+  app.add_option("--threads", o.threads, "threads to use (0: every core)")->check(CLI::Range(0, kMaxThreads));
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {

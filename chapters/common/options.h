@@ -9,6 +9,11 @@
 namespace book {
 
 /// \ingroup chapters
+/// \brief The most threads `--threads` accepts: more than any machine the book is run on
+/// (OpenBLAS itself stops at the MAX_THREADS it was built with, 64 in Debian's build).
+inline constexpr int kMaxThreads = 256;
+
+/// \ingroup chapters
 /// \brief What a chapter was asked to do.
 struct Options {
   std::string chapter;   ///< e.g. "ch02_teacher"
@@ -16,7 +21,7 @@ struct Options {
   std::string out;       ///< where results go (default `build/book/` and the chapter's name; `build/book-quick/` with --quick)
   std::string data;      ///< the Fashion-MNIST directory
   bool quick = false;    ///< a seconds-long smoke run on a small subset
-  int threads = 0;       ///< 0: every core
+  int threads = 0;       ///< 0: every core; at most kMaxThreads
 
   /// \brief The book directory: the parent of `out`, where other chapters' results live.
   std::string book_dir() const;

@@ -81,11 +81,17 @@ execute_process(COMMAND sh -c "printf '\\000\\000\\010\\003\\200\\000\\000\\000\
 run(lying_header 1 --quick --data ${WORK}/lying)
 expect_error(lying_header "${WORK}/lying/train-images-idx3-ubyte.gz")
 
-# 5. Flags: unknown, and a value that is not a number: CLI11's message and usage, exit 2.
-foreach(args "--bogus" "--seed;abc" "--threads;-3")
+# 5. Flags: unknown, a value that is not a number, a negative seed (which an unsigned seed
+# would otherwise wrap to 2^64 - 1) and too many threads: CLI11's message naming the flag, and
+# usage, exit 2.
+foreach(args "--bogus" "--seed;abc" "--seed;-1" "--seed;18446744073709551616" "--threads;-3" "--threads;100000")
   run(bad_flag 2 ${args})
   if(NOT err MATCHES "Usage: ${chapter}")
     message(FATAL_ERROR "bad flag ${args}: no usage on stderr:\n${err}")
+  endif()
+  list(GET args 0 flag)
+  if(NOT err MATCHES "${flag}")
+    message(FATAL_ERROR "bad flag ${args}: the message does not name ${flag}:\n${err}")
   endif()
   message(STATUS "bad flag ${args}: exit 2 with usage")
 endforeach()
