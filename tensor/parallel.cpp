@@ -23,6 +23,14 @@ void set_num_threads(int threads) {
 
 int num_threads() { return omp_get_max_threads(); }
 
+BlasInfo blas_info() {
+  BlasInfo info{"OpenBLAS", "", openblas_get_corename(), openblas_get_config(), openblas_get_num_threads()};
+  // The build line starts "OpenBLAS 0.3.21 ...": the version is its second word.
+  const size_t start = info.config.find(' ');
+  if (start != std::string::npos) info.version = info.config.substr(start + 1, info.config.find(' ', start + 1) - start - 1);
+  return info;
+}
+
 void set_flush_denormal(bool on) {
 #if defined(__SSE__)
   // MXCSR bit 15 flushes subnormal results to zero (FTZ), bit 6 reads subnormal inputs as

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 namespace tensor {
 
@@ -31,5 +32,20 @@ int num_threads();
 /// precision of anything that matters. The chapters and benchmarks turn it on. No effect
 /// on processors without SSE.
 void set_flush_denormal(bool on);
+
+/// \ingroup tensor
+/// \brief Which BLAS does the products, and how: what a result should be labelled with,
+/// since another kernel rounds differently.
+struct BlasInfo {
+  std::string library;  ///< "OpenBLAS"
+  std::string version;  ///< e.g. "0.3.21"
+  std::string kernel;   ///< the kernel OpenBLAS chose for this CPU (`openblas_get_corename()`), e.g. "Haswell"
+  std::string config;   ///< OpenBLAS's build line (`openblas_get_config()`)
+  int threads = 0;      ///< the threads OpenBLAS uses now
+};
+
+/// \ingroup tensor
+/// \brief The BLAS in use (see `BlasInfo`).
+BlasInfo blas_info();
 
 }  // namespace tensor

@@ -208,7 +208,7 @@ int chapter(const book::Options& options) {
                                                     false}));
   results["toy"] = {{"steps", epochs}, {"final_loss", loss_curve.y.back()}, {"train_accuracy", final_accuracy}};
   results["seed"] = options.seed;
-  book::write_json(options.file("results.json"), results);
+  book::write_results(options, results);
   fmt::print("results: {}/results.json\n", options.out);
   return 0;
 }

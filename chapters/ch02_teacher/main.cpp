@@ -134,7 +134,7 @@ int chapter(const book::Options& options) {
                             {"confusion_matrix", confusion},
                             {"classes", std::vector<std::string>(nn::kFashionMnistClasses.begin(),
                                                                  nn::kFashionMnistClasses.end())}};
-  book::write_json(options.file("results.json"), results);
+  book::write_results(options, results);
   fmt::print("results: {}\n", options.file("results.json"));
   return 0;
 }

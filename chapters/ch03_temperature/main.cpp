@@ -204,7 +204,7 @@ int chapter(const book::Options& options) {
   results["mean_entropy_bits_at"] = {{"1", nn::mean_entropy_bits(logits, 1.0f)}, {"4", nn::mean_entropy_bits(logits, 4.0f)}};
   results["teacher_config"] = teacher.config;
   results["seed"] = options.seed;
-  book::write_json(options.file("results.json"), results);
+  book::write_results(options, results);
   fmt::print("results: {}\n", options.file("results.json"));
   return 0;
 }

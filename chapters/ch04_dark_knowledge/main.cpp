@@ -247,7 +247,7 @@ int chapter(const book::Options& options) {
   }
   results["teacher_config"] = teacher.config;
   results["seed"] = options.seed;
-  book::write_json(options.file("results.json"), results);
+  book::write_results(options, results);
   fmt::print("results: {}\n", options.file("results.json"));
   return 0;
 }

@@ -225,7 +225,7 @@ int chapter(const book::Options& options) {
   results["gap_closed"] = gap_closed;
   results["student_training_seconds"] = seconds;
   results["teacher_config"] = classroom.teacher.config;
-  book::write_json(options.file("results.json"), results);
+  book::write_results(options, results);
   fmt::print("results: {}\n", options.file("results.json"));
   return 0;
 }

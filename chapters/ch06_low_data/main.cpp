@@ -279,7 +279,7 @@ int chapter(const book::Options& options) {
   results["per_fraction"] = rows;
   results["margin_buckets"] = bucket_json;
   results["teacher_config"] = classroom.teacher.config;
-  book::write_json(options.file("results.json"), results);
+  book::write_results(options, results);
   fmt::print("results: {}\n", options.file("results.json"));
   return 0;
 }

@@ -280,7 +280,7 @@ int chapter(const book::Options& options) {
   results["soft"] = soft_json;
   results["soft_minus_hard"] = difference_json;
   results["teacher_config"] = classroom.teacher.config;
-  book::write_json(options.file("results.json"), results);
+  book::write_results(options, results);
   fmt::print("results: {}\n", options.file("results.json"));
   return 0;
 }

@@ -1,5 +1,7 @@
 #include "chapters/common/options.h"
 
+#include "chapters/common/report.h"
+
 #include "nn/data.h"
 #include "nn/files.h"
 #include "tensor/parallel.h"
@@ -94,6 +96,7 @@ int run_chapter(int argc, char** argv, const std::string& chapter, const std::st
   // A line at a time even into a pipe or a log: a reader watching `./run book | tee` sees each run as it ends.
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   const Options options = parse_options(argc, argv, chapter, description);
+  std::cout << machine_summary() << std::flush;
   try {
     return body(options);
   } catch (const std::exception& e) {

@@ -1,10 +1,12 @@
 #include "chapters/common/report.h"
 
 #include "nn/files.h"
+#include "tensor/parallel.h"
 
 #include <fmt/core.h>
 
 #include <cstring>
+#include <fstream>
 #include <stdexcept>
 
 namespace book {
@@ -15,6 +17,59 @@ void write_file(const std::string& path, const std::string& text) {
 }
 
 void write_json(const std::string& path, const nlohmann::json& value) { write_file(path, value.dump(2) + "\n"); }
+
+namespace {
+
+// The "model name" line of /proc/cpuinfo, or "unknown" where there is none.
+std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("model name", 0) != 0) continue;
+    const size_t colon = line.find(':');
+    if (colon != std::string::npos && colon + 2 <= line.size()) return line.substr(colon + 2);
+  }
+  return "unknown";
+}
+
+// OpenBLAS's kernels for x86 CPUs without AVX: on a newer CPU they mean OpenBLAS did not
+// recognise it and fell back.
+bool generic_kernel(const std::string& kernel) {
+  for (const char* name : {"Prescott", "Core2", "Penryn", "Dunnington", "Nehalem", "Atom", "Katmai", "Coppermine",
+                           "Northwood", "Banias", "Opteron", "Opteron_SSE3", "Barcelona", "Bobcat"}) {
+    if (kernel == name) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+nlohmann::json machine_json() {
+  const tensor::BlasInfo blas = tensor::blas_info();
+  return {{"blas", {{"library", blas.library}, {"version", blas.version}, {"kernel", blas.kernel}, {"threads", blas.threads}}},
+          {"cpu", cpu_model()}};
+}
+
+std::string machine_summary() {
+  const tensor::BlasInfo blas = tensor::blas_info();
+  std::string text = fmt::format("BLAS: {} {}, {} kernels, {} thread{}; CPU: {}\n", blas.library, blas.version,
+                                 blas.kernel, blas.threads, blas.threads == 1 ? "" : "s", cpu_model());
+#if defined(__x86_64__) || defined(__i386__)
+  const char* better = __builtin_cpu_supports("avx512f") ? "SkylakeX" : __builtin_cpu_supports("avx2") ? "Haswell" : nullptr;
+  if (better != nullptr && generic_kernel(blas.kernel)) {
+    text += fmt::format("note: this CPU has {} but OpenBLAS runs its generic {} kernels; OPENBLAS_CORETYPE={} may be "
+                        "several times faster (your choice: the book never sets it, and other kernels round differently)\n",
+                        std::string(better) == "SkylakeX" ? "AVX-512" : "AVX2", blas.kernel, better);
+  }
+#endif
+  return text;
+}
+
+void write_results(const Options& options, nlohmann::json results) {
+  const nlohmann::json machine = machine_json();
+  results["blas"] = machine["blas"];
+  results["cpu"] = machine["cpu"];
+  write_json(options.file("results.json"), results);
+}
 
 Table::Table(std::vector<std::string> headers) : headers_(std::move(headers)) {}
 

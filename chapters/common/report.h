@@ -2,6 +2,8 @@
 /// \brief Tables on screen and in CSV, results.json, and files written whole or not at all.
 #pragma once
 
+#include "chapters/common/options.h"
+
 #include <nlohmann/json.hpp>
 
 #include <string>
@@ -21,6 +23,22 @@ void write_file(const std::string& path, const std::string& text);
 /// \ingroup chapters
 /// \brief Writes a JSON document, indented, with `write_file`.
 void write_json(const std::string& path, const nlohmann::json& value);
+
+/// \ingroup chapters
+/// \brief The machine a run's numbers come from: `blas` (library, version, kernel, threads)
+/// and `cpu` (the model name from /proc/cpuinfo), as `results.json` records them.
+nlohmann::json machine_json();
+
+/// \ingroup chapters
+/// \brief One line naming the BLAS kernel, its threads and the CPU; and a second line when
+/// OpenBLAS runs a generic kernel (Prescott, Nehalem, ...) on a CPU with AVX2 or AVX-512,
+/// naming the `OPENBLAS_CORETYPE` a reader may try (the program never sets it).
+std::string machine_summary();
+
+/// \ingroup chapters
+/// \brief Writes a chapter's `results.json` to `options.file("results.json")`, with
+/// `machine_json()`'s `blas` and `cpu` added.
+void write_results(const Options& options, nlohmann::json results);
 
 /// \ingroup chapters
 /// \brief A table of text cells: printed aligned, and written as CSV.
