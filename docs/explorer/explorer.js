@@ -31,6 +31,11 @@
     return (x >= 0 ? '+' : '\u2212') + Math.abs(x).toFixed(digits);
   }
 
+  // A float32 setting as it was written (0.9, not 0.8999999761581421).
+  function short(x) {
+    return String(Number(x.toPrecision(6)));
+  }
+
   // T for display: three significant digits, no exponent.
   function format_t(t) {
     return t >= 10 ? t.toFixed(1) : t >= 1 ? t.toFixed(2) : t.toFixed(3);
@@ -209,8 +214,8 @@
       document.getElementById('kd-students').hidden = false;
       document.getElementById('kd-students-explain').textContent =
           'Chapter 5\'s students of seed ' + students.seed + ', the same 784-100-10 network trained on the labels ' +
-          'and on the teacher\'s soft targets (T = ' + students.soft_targets.T + ', alpha = ' +
-          students.soft_targets.alpha + '); hard / soft.';
+          'and on the teacher\'s soft targets (T = ' + short(students.soft_targets.T) + ', alpha = ' +
+          short(students.soft_targets.alpha) + '); hard / soft.';
     } else {
       note.hidden = false;
       note.replaceChildren(element('b', '', 'No students yet. '), document.createTextNode(

@@ -293,6 +293,11 @@ try {
         expect(s.hardStudent.length === 0, 'no usable students, yet student bars are drawn');
       }
     }
+    if (usable) {
+      const explain = await page.textContent('#kd-students-explain');
+      const setting = `T = ${Number(students.soft_targets.T.toPrecision(6))}, alpha = ${Number(students.soft_targets.alpha.toPrecision(6))}`;
+      expect(explain.includes(setting), `the students' text "${explain}" does not say ${setting}`);
+    }
     console.log(`     (${usable ? 'chapter 5\'s students embedded and checked' : 'no chapter 5 students: the note checked'})`);
   });
 
@@ -339,5 +344,5 @@ try {
 }
 const total = (performance.now() - started) / 1000;
 console.log(`explorer browser test: ${timings.length} steps passed in ${total.toFixed(1)} s ` +
-            `(${timings.map(([n, ms]) => (ms / 1000).toFixed(1)).join(' + ')} s of steps); screenshots in ${shots}`);
+            `(${timings.map(([n, ms]) => (ms / 1000).toFixed(1)).join(' + ') || 0} s of steps); screenshots in ${shots}`);
 process.exit(exitCode);
