@@ -87,6 +87,8 @@ try {
     await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
     await page.waitForFunction(() => document.getElementById('kd-explorer')?.dataset.state !== 'loading',
                                null, { timeout: 10000 });
+    // The page's formulas, typeset by the site's MathJax 2 once its queue has run.
+    await page.evaluate(() => new Promise((resolve) => (window.MathJax?.Hub ? MathJax.Hub.Queue(resolve) : resolve())));
   };
 
   // What the page shows now, read from its elements (exact values in data-value).
