@@ -9,6 +9,7 @@
 #include "autograd/ops.h"
 #include "chapters/common/book_data.h"
 #include "chapters/common/experiment.h"
+#include "chapters/common/explorer.h"
 #include "chapters/common/options.h"
 #include "chapters/common/plot.h"
 #include "chapters/common/report.h"
@@ -196,6 +197,9 @@ int chapter(const book::Options& options) {
   fmt::print("test image {}; |L2 gradient| = {:.4f}\n{}", index, l2_norm, gradient_table.to_text());
   book::write_file(options.file("gradient.csv"), gradient_table.to_csv());
   results["gradient"] = {{"test_index", index}, {"l2_gradient_norm", l2_norm}, {"rows", gradient_json}};
+  // The docs' temperature explorer: its images, and this student's logits for its gradient panel.
+  book::write_explorer_teacher(options, classroom, *student, "a 784-100-10 MLP after one epoch on hard labels");
+  fmt::print("the temperature explorer's data: {}\n", options.file(book::kExplorerTeacherFile));
 
   // --- 5. report -------------------------------------------------------------------------
   book::banner(5, "Report");

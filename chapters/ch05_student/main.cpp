@@ -8,6 +8,7 @@
 // 5. Learning curves of the first comparison seed.
 // 6. Report.
 #include "chapters/common/experiment.h"
+#include "chapters/common/explorer.h"
 #include "chapters/common/options.h"
 #include "chapters/common/plot.h"
 #include "chapters/common/report.h"
@@ -105,6 +106,10 @@ int chapter(const book::Options& options) {
   const book::HardSoftComparison<Run> comparison = book::compare_hard_soft<Run>(
       book::soft_grid(temperatures, kAlphas), options.seed, book::seed_range(options.seed + 1, seeds), train,
       [](const Run& r) { return r.scores.validation_accuracy; });
+
+  // The temperature explorer's students: the first comparison seed's hard and soft pair.
+  book::write_explorer_students(options, classroom, *comparison.hard.front().student.model,
+                                *comparison.soft.front().student.model, comparison.chosen, comparison.seeds.front());
 
   std::vector<std::string> headers = {"alpha \\ T"};
   for (float t : temperatures) headers.push_back(tensor::to_string(t));
