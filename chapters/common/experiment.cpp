@@ -62,16 +62,28 @@ bool PairedDifference::beyond_two_std() const {
   return per_seed.size() >= 2 && std::abs(difference.mean) > 2.0 * difference.std;
 }
 
+double PairedDifference::effect_size() const {
+  if (per_seed.size() < 2) return 0.0;
+  if (difference.std == 0) return difference.mean == 0 ? 0.0 : std::copysign(INFINITY, difference.mean);
+  return difference.mean / difference.std;
+}
+
+Interval PairedDifference::confidence_interval() const {
+  const int64_t n = static_cast<int64_t>(per_seed.size());
+  if (n < 2) throw std::invalid_argument(fmt::format("confidence_interval: {} seed, need at least 2", n));
+  const double half = student_t_quantile(0.95, n - 1) * difference.std / std::sqrt(static_cast<double>(n));
+  return {difference.mean - half, difference.mean + half};
+}
+
+bool PairedDifference::soft_wins() const {
+  return per_seed.size() >= 2 && difference.mean > 0 && confidence_interval().excludes_zero();
+}
+
 std::string PairedDifference::describe(int digits) const {
-  std::string verdict;
-  if (per_seed.size() < 2) {
-    verdict = "one seed: no spread to compare with";
-  } else if (beyond_two_std()) {
-    verdict = "more than 2 std from 0";
-  } else {
-    verdict = "within 2 std of 0";
-  }
-  return fmt::format("soft - hard = {} over {} seeds: {}", to_string(digits), per_seed.size(), verdict);
+  if (per_seed.size() < 2) return fmt::format("soft - hard = {:+.{}f} on one seed: no spread to compare with", difference.mean, digits);
+  return fmt::format("soft - hard = {} over {} seeds, 95% CI {}, effect size {:.1f} ({})", to_string(digits),
+                     per_seed.size(), confidence_interval().to_string(digits), effect_size(),
+                     beyond_two_std() ? "beyond 2 std" : "within 2 std");
 }
 
 std::string PairedDifference::to_string(int digits) const {
@@ -79,8 +91,24 @@ std::string PairedDifference::to_string(int digits) const {
 }
 
 nlohmann::json PairedDifference::to_json() const {
-  return {{"per_seed", per_seed}, {"mean", difference.mean}, {"std", difference.std},
-          {"beyond_two_std", beyond_two_std()}};
+  nlohmann::json out = {{"per_seed", per_seed}, {"mean", difference.mean}, {"std", difference.std},
+                        {"beyond_two_std", beyond_two_std()}};
+  if (per_seed.size() >= 2) {
+    const Interval ci = confidence_interval();
+    out["ci95"] = {ci.low, ci.high};
+    const double e = effect_size();
+    out["effect_size"] = std::isfinite(e) ? nlohmann::json(e) : nlohmann::json(nullptr);
+  }
+  return out;
+}
+
+Verdict soft_beats_hard(const std::string& claim, const std::string& what, const PairedDifference& difference) {
+  std::string per_seed;
+  for (double d : difference.per_seed) per_seed += fmt::format("{}{:+.4f}", per_seed.empty() ? "" : ", ", d);
+  return {claim,
+          fmt::format("the 95% Student's t confidence interval of the paired soft - hard difference in {} lies above 0",
+                      what),
+          difference.soft_wins(), fmt::format("{}; per seed: {}", difference.describe(), per_seed)};
 }
 
 PairedDifference paired_difference(const std::vector<double>& hard, const std::vector<double>& soft) {
@@ -96,7 +124,10 @@ PairedDifference paired_difference(const std::vector<double>& hard, const std::v
 nlohmann::json to_json(const std::vector<Candidate>& candidates) {
   nlohmann::json out = nlohmann::json::array();
   for (const Candidate& c : candidates) {
-    out.push_back({{"T", c.targets.temperature}, {"alpha", c.targets.alpha}, {"validation_accuracy", c.validation_accuracy}});
+    out.push_back({{"T", c.targets.temperature},
+                   {"alpha", c.targets.alpha},
+                   {"validation_accuracy", c.validation_accuracy},
+                   {"validation_accuracy_per_tuning_seed", c.per_seed}});
   }
   return out;
 }

@@ -49,6 +49,7 @@ std::vector<EpochRecord> fit(nn::Module& model, nn::Optimizer& opt, nn::DataLoad
     const double val =
         nn::accuracy(predict_logits(model, data.data.train, data.split.validation, data.norm), validation_labels);
     curve.push_back({epoch + 1, progress.epoch_loss(), val, seconds});
+    if (config.after_validation) config.after_validation(curve.back());
     seconds = 0.0;
     progress.end_epoch(val);
   }

@@ -29,6 +29,9 @@ struct FitConfig {
   float lr = 0.01f;       ///< peak learning rate, cosine-annealed to 0 over all steps
   bool progress = true;   ///< print a progress line per epoch (false: silent)
   int64_t validate_every = 1;  ///< measure validation accuracy every this many epochs, and after the last
+  /// \brief Called with each validated epoch's record, the model as that epoch left it (e.g. to
+  /// keep the weights of the best validation epoch); may be empty.
+  std::function<void(const EpochRecord&)> after_validation = nullptr;
 };
 
 /// \ingroup chapters

@@ -37,7 +37,7 @@ TrainedStudent train_student(const StudentConfig& c, const Targets& targets, con
                              " do not cover the " + std::to_string(d.data.train.size()) + " training images");
   }
   tensor::Generator gen(c.seed);
-  TrainedStudent s{make_mlp(c.widths, gen), {}};
+  TrainedStudent s{make_mlp(c.widths, gen), {}, nullptr, 0};
   nn::DataLoader loader(d.data.train, transfer, c.batch, true, gen.next_u64(), d.norm);
   nn::SGD opt(s.model->parameters(), c.lr, 0.9f);
   BatchLoss loss = [](const autograd::Var& logits, const nn::Batch& b) { return nn::cross_entropy(logits, b.labels); };
@@ -50,10 +50,28 @@ TrainedStudent train_student(const StudentConfig& c, const Targets& targets, con
   // Validation costs a pass over 5,000 images: on a small transfer set trained for hundreds of
   // epochs it would cost more than the training, so the curve keeps about 20 points.
   const int64_t validate_every = std::max<int64_t>(1, (c.epochs + 19) / 20);
+  std::vector<tensor::Tensor> best;  // the best validated epoch's parameter values
+  double best_accuracy = -1;
+  const auto keep_best = [&](const EpochRecord& r) {
+    if (r.validation_accuracy <= best_accuracy) return;
+    best_accuracy = r.validation_accuracy;
+    s.best_epoch = r.epoch;
+    best.clear();
+    for (const autograd::Var& p : s.model->parameters()) best.push_back(p.value().clone());
+  };
   s.curve = fit(*s.model, opt, loader, d,
                 {.label = "student " + targets.describe(), .epochs = c.epochs, .lr = c.lr, .progress = progress,
-                 .validate_every = validate_every},
+                 .validate_every = validate_every, .after_validation = keep_best},
                 loss);
+  if (s.best_epoch == s.curve.back().epoch) {
+    s.best_model = s.model;
+  } else {
+    tensor::Generator unused(0);  // the weights are overwritten below
+    s.best_model = make_mlp(c.widths, unused);
+    std::vector<autograd::Var> params = s.best_model->parameters();
+    for (size_t i = 0; i < params.size(); ++i) params[i].value().copy_(best[i]);
+    s.best_model->eval();
+  }
   return s;
 }
 

@@ -51,14 +51,19 @@ struct Targets {
 /// \ingroup chapters
 /// \brief A trained student and its learning curve.
 struct TrainedStudent {
-  std::shared_ptr<nn::Sequential> model;  ///< in evaluation mode
+  std::shared_ptr<nn::Sequential> model;  ///< in evaluation mode, after the last epoch
   std::vector<EpochRecord> curve;         ///< one record per validated epoch (see train_student)
+  /// \brief The weights of the validated epoch with the highest validation accuracy (the first of
+  /// equals): early stopping chosen on validation. The same object as `model` when that is the last.
+  std::shared_ptr<nn::Sequential> best_model;
+  int64_t best_epoch = 0;  ///< the epoch `best_model` comes from (1-based)
 };
 
 /// \ingroup chapters
 /// \brief Trains a student on the transfer set `transfer` (indices into the training set):
 /// SGD with momentum 0.9 and a cosine schedule, batches in an order fixed by the seed.
-/// Validation accuracy is measured after about 20 evenly spaced epochs (every epoch up to 20).
+/// Validation accuracy is measured after about 20 evenly spaced epochs (every epoch up to 20),
+/// and the weights of the best of them are kept as `best_model`.
 ///
 /// The same config gives the same initial weights and the same batches whatever the
 /// targets, so a hard and a soft student differ only in what they learn from.

@@ -5,6 +5,7 @@
 
 #include "autograd/ops.h"
 #include "nn/losses.h"
+#include "nn/metrics.h"
 #include "tensor/ops.h"
 
 #include <doctest/doctest.h>
@@ -54,7 +55,8 @@ TEST_CASE("the paired difference is soft minus hard seed by seed, beyond 2 std o
   CHECK(steady.beyond_two_std());  // a large spread between seeds, a small steady gain: the pairing sees it
   const book::PairedDifference noisy = book::paired_difference({0.80, 0.85, 0.90}, {0.82, 0.84, 0.91});
   CHECK_FALSE(noisy.beyond_two_std());
-  CHECK(noisy.describe() == "soft - hard = +0.0067 +- 0.0153 over 3 seeds: within 2 std of 0");
+  CHECK(noisy.describe() ==
+        "soft - hard = +0.0067 +- 0.0153 over 3 seeds, 95% CI [-0.0313, +0.0446], effect size 0.4 (within 2 std)");
   CHECK(steady.to_string() == "+0.0133 +- 0.0058");
   CHECK_FALSE(book::paired_difference({0.8}, {0.9}).beyond_two_std());  // one seed has no spread
   CHECK_THROWS_WITH_AS(book::paired_difference({0.8, 0.9}, {0.8}), "paired_difference: 2 hard and 1 soft values",
@@ -69,8 +71,9 @@ TEST_CASE("the best candidate on validation is the first of the highest") {
   CHECK_THROWS_WITH_AS(book::best_on_validation({}), "best_on_validation: no candidates", std::invalid_argument);
 }
 
-TEST_CASE("compare_hard_soft chooses on the tuning seed and compares fresh pairs on the other seeds") {
-  // A fake student whose validation accuracy peaks at T = 4, alpha = 0.5, and records what was trained.
+TEST_CASE("compare_hard_soft chooses on the tuning seeds' mean and compares fresh pairs on the other seeds") {
+  // A fake student whose validation accuracy peaks at T = 4, alpha = 0.5 on average; on tuning
+  // seed 7 alone T = 2 looks best, so a choice from that seed alone would be wrong.
   struct Trained {
     book::Targets targets;
     uint64_t seed;
@@ -81,29 +84,86 @@ TEST_CASE("compare_hard_soft chooses on the tuning seed and compares fresh pairs
     return log.back();
   };
   const std::function<double(const Trained&)> validation = [](const Trained& r) {
-    return r.targets.uses_teacher() ? 1.0 - std::abs(r.targets.temperature - 4.0f) - r.targets.alpha : 0.0;
+    if (!r.targets.uses_teacher()) return 0.0;
+    const double luck = r.targets.temperature == 2.0f ? (r.seed == 7 ? 2.5 : -3.0) : 0.0;
+    return 1.0 - std::abs(r.targets.temperature - 4.0f) - r.targets.alpha + luck;
   };
   const auto grid = book::soft_grid({2, 4, 8}, {0.5f, 0.9f});
   REQUIRE(grid.size() == 6);
   CHECK(grid[3].temperature == 2.0f);
   CHECK(grid[3].alpha == 0.9f);
-  const auto c = book::compare_hard_soft<Trained>(grid, 7, book::seed_range(8, 3), train, validation);
+  const auto one = book::compare_hard_soft<Trained>(grid, {7}, book::seed_range(9, 3), train, validation);
+  CHECK(one.chosen.temperature == 2.0f);  // seed 7's luck decides
+  log.clear();
+  const auto c = book::compare_hard_soft<Trained>(grid, {7, 8}, book::seed_range(9, 3), train, validation);
   CHECK(c.chosen.temperature == 4.0f);
   CHECK(c.chosen.alpha == 0.5f);
-  CHECK(c.tuning_hard.seed == 7);
-  CHECK_FALSE(c.tuning_hard.targets.uses_teacher());
+  REQUIRE(c.tuning_hard.size() == 2);
+  CHECK(c.tuning_hard[1].seed == 8);
+  CHECK_FALSE(c.tuning_hard[0].targets.uses_teacher());
   REQUIRE(c.candidates.size() == 6);
+  REQUIRE(c.candidates[0].per_seed.size() == 2);
+  CHECK(c.candidates[0].validation_accuracy == doctest::Approx((c.candidates[0].per_seed[0] + c.candidates[0].per_seed[1]) / 2));
+  REQUIRE(c.tuning_soft.size() == 6);
+  CHECK(c.tuning_soft[4][1].seed == 8);
   REQUIRE(c.hard.size() == 3);
   REQUIRE(c.soft.size() == 3);
   for (size_t k = 0; k < 3; ++k) {
-    CHECK(c.hard[k].seed == 8 + k);
-    CHECK(c.soft[k].seed == 8 + k);  // a fresh pair on every comparison seed, never the tuning run
+    CHECK(c.hard[k].seed == 9 + k);
+    CHECK(c.soft[k].seed == 9 + k);  // a fresh pair on every comparison seed, never a tuning run
     CHECK_FALSE(c.hard[k].targets.uses_teacher());
     CHECK(c.soft[k].targets.temperature == 4.0f);
   }
-  CHECK(log.size() == 1 + 6 + 2 * 3);
-  CHECK_THROWS_WITH_AS(book::compare_hard_soft<Trained>({}, 7, {8}, train, validation),
+  CHECK(log.size() == 2 + 6 * 2 + 2 * 3);
+  CHECK_THROWS_WITH_AS(book::compare_hard_soft<Trained>({}, {7}, {8}, train, validation),
                        "compare_hard_soft: no soft settings to try", std::invalid_argument);
+  CHECK_THROWS_WITH_AS(book::compare_hard_soft<Trained>(grid, {}, {8}, train, validation),
+                       "compare_hard_soft: no tuning seeds", std::invalid_argument);
+  CHECK_THROWS_WITH_AS(book::compare_hard_soft<Trained>(grid, {7, 8}, {8, 9}, train, validation),
+                       "compare_hard_soft: seed 8 is both a tuning and a comparison seed", std::invalid_argument);
+}
+
+TEST_CASE("Student's t quantiles match the printed tables") {
+  // Two-sided 95%: t_{0.975, dof} as tables give it to six significant digits.
+  CHECK(book::student_t_quantile(0.95, 1) == doctest::Approx(12.7062).epsilon(1e-5));
+  CHECK(book::student_t_quantile(0.95, 2) == doctest::Approx(4.30265).epsilon(1e-5));
+  CHECK(book::student_t_quantile(0.95, 3) == doctest::Approx(3.18245).epsilon(1e-5));
+  CHECK(book::student_t_quantile(0.95, 4) == doctest::Approx(2.77645).epsilon(1e-5));
+  CHECK(book::student_t_quantile(0.95, 7) == doctest::Approx(2.36462).epsilon(1e-5));
+  CHECK(book::student_t_quantile(0.95, 30) == doctest::Approx(2.04227).epsilon(1e-5));
+  CHECK(book::student_t_quantile(0.99, 10) == doctest::Approx(3.16927).epsilon(1e-5));
+  // Many degrees of freedom: the normal distribution's 1.960.
+  CHECK(book::student_t_quantile(0.95, 100000) == doctest::Approx(1.960).epsilon(1e-3));
+  CHECK_THROWS_WITH_AS(book::student_t_quantile(0.95, 0), "student_t_quantile: 0 degrees of freedom (need at least 1)",
+                       std::invalid_argument);
+  CHECK_THROWS_AS(book::student_t_quantile(1.0, 3), std::invalid_argument);
+}
+
+TEST_CASE("a paired difference's verdict needs its 95% interval above 0, not only a positive mean") {
+  // Differences 0.001, 0.003, 0.005: mean 0.003, std 0.002, interval 0.003 +- 4.303 * 0.002 / sqrt(3),
+  // which reaches below 0: three seeds are too few for an effect of 1.5 std.
+  const book::PairedDifference three = book::paired_difference({0.80, 0.80, 0.80}, {0.801, 0.803, 0.805});
+  const book::Interval ci = three.confidence_interval();
+  CHECK(ci.low == doctest::Approx(0.003 - 4.3027 * 0.002 / std::sqrt(3.0)).epsilon(1e-3));
+  CHECK(ci.high == doctest::Approx(0.003 + 4.3027 * 0.002 / std::sqrt(3.0)).epsilon(1e-3));
+  CHECK(three.effect_size() == doctest::Approx(1.5));
+  CHECK_FALSE(three.beyond_two_std());
+  CHECK_FALSE(three.soft_wins());
+  CHECK_FALSE(book::soft_beats_hard("soft helps", "test accuracy", three).holds);
+  // The same differences twice over, eight seeds: mean 0.003, std 0.00185, and now the interval is above 0.
+  const std::vector<double> hard(8, 0.80);
+  const book::PairedDifference eight =
+      book::paired_difference(hard, {0.801, 0.803, 0.805, 0.801, 0.803, 0.805, 0.801, 0.805});
+  CHECK(eight.confidence_interval().low > 0);
+  CHECK(eight.soft_wins());
+  const book::Verdict v = book::soft_beats_hard("soft helps", "test accuracy", eight);
+  CHECK(v.holds);
+  CHECK(v.evidence.find("over 8 seeds, 95% CI [+0.00") != std::string::npos);
+  CHECK(v.to_json()["holds"] == true);
+  // A clear loss is not a win, however narrow its interval.
+  CHECK_FALSE(book::paired_difference({0.80, 0.80, 0.80}, {0.79, 0.791, 0.792}).soft_wins());
+  CHECK_THROWS_WITH_AS(book::paired_difference({0.8}, {0.81}).confidence_interval(),
+                       "confidence_interval: 1 seed, need at least 2", std::invalid_argument);
 }
 
 TEST_CASE("Targets say what a student learns from") {
@@ -145,6 +205,22 @@ TEST_CASE("students: the same seed gives the same weights, and soft targets chan
     CHECK(curve[0].epoch == 2);
     CHECK(curve[1].epoch == 4);
     CHECK(curve[2].epoch == 5);
+  }
+  SUBCASE("the best validation epoch's weights are kept, and they score what the curve says") {
+    // A rate so high that validation accuracy falls after its peak on most seeds; whichever
+    // epoch wins, best_model must hold that epoch's weights.
+    const book::StudentConfig hot{.widths = {784, 16, 10}, .epochs = 6, .lr = 0.5f, .seed = 2};
+    const auto s = book::train_student(hot, book::Targets::hard(), data, transfer, teacher);
+    double best = 0;
+    int64_t best_epoch = 0;
+    for (const book::EpochRecord& r : s.curve) {
+      if (r.validation_accuracy > best) best = r.validation_accuracy, best_epoch = r.epoch;
+    }
+    CHECK(s.best_epoch == best_epoch);
+    const nn::Labels labels = book::labels_of(data.data.train, data.split.validation);
+    CHECK(nn::accuracy(book::predict_logits(*s.best_model, data.data.train, data.split.validation, data.norm), labels) ==
+          doctest::Approx(best));
+    CHECK((s.best_model == s.model) == (best_epoch == s.curve.back().epoch));
   }
 }
 
