@@ -1,13 +1,18 @@
-// kd_results_page: the "results of the last run" section of a chapter's page on the docs site.
+// kd_results_page: the "results of the last run" section of a chapter's page on the docs site,
+// and the box with that run's verdicts at the top of the page.
 //
-//   kd_results_page CHAPTER RESULTS_DIR FRAGMENT ASSETS_DIR
+//   kd_results_page CHAPTER RESULTS_DIR FRAGMENT VERDICT_FRAGMENT ASSETS_DIR
 //
 // Reads the chapter's output directory RESULTS_DIR (e.g. build/book/ch05_student). If it holds
 // a results.json, FRAGMENT becomes an HTML fragment with every table (NAME.csv) and plot
 // (NAME.svg) in it, in name order, each plot copied to ASSETS_DIR (the page links it as
-// results/CHAPTER/NAME.svg). If it does not, the fragment says how to produce the results. The
-// chapter's README pulls the fragment in with \htmlinclude, so the page never shows a broken
-// image. Files are written through a temporary name and a rename.
+// results/CHAPTER/NAME.svg), and VERDICT_FRAGMENT a box with each verdict results.json records
+// (`verdict`, the entries of `verdicts`, and each of `students`' `verdict`): claim, criterion,
+// holds or not, evidence, and the machine the run came from. If it does not, both fragments say
+// how to produce the results. The chapter's README pulls them in with \htmlinclude, so the page
+// never shows a broken image. Files are written through a temporary name and a rename.
+#include <nlohmann/json.hpp>
+
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -118,20 +123,65 @@ std::string missing(const std::string& chapter, const fs::path& dir) {
          "</code>, then <code>cmake --build build/release --target docs</code>) to see them here.</p>\n";
 }
 
+// The verdicts of a results.json as (name, verdict) pairs, in the order the chapter wrote them.
+std::vector<std::pair<std::string, nlohmann::json>> verdicts_of(const nlohmann::json& results) {
+  std::vector<std::pair<std::string, nlohmann::json>> out;
+  if (results.contains("verdict")) out.emplace_back("", results["verdict"]);
+  if (results.contains("verdicts")) {
+    for (const auto& [name, v] : results["verdicts"].items()) out.emplace_back(name, v);
+  }
+  if (results.contains("students")) {
+    for (const nlohmann::json& s : results["students"]) {
+      if (s.contains("verdict")) out.emplace_back(s.value("name", std::string("student")) + " student", s["verdict"]);
+    }
+  }
+  return out;
+}
+
+std::string text(const nlohmann::json& v, const char* key) {
+  return v.contains(key) && v[key].is_string() ? v[key].get<std::string>() : std::string("(missing)");
+}
+
+std::string verdict_box(const nlohmann::json& results) {
+  const auto verdicts = verdicts_of(results);
+  if (verdicts.empty()) return "";
+  std::string html = "<div class=\"kd-verdicts\" style=\"border: 2px solid #555; border-radius: 6px; padding: 0.2em 1em; "
+                     "margin: 1em 0;\">\n<p><b>This run's verdict" + std::string(verdicts.size() > 1 ? "s" : "") +
+                     "</b>, computed by the chapter from its own numbers";
+  if (results.contains("blas") && results["blas"].is_object()) {
+    const nlohmann::json& b = results["blas"];
+    html += " (" + escape(b.value("library", "") + " " + b.value("version", "") + ", " + b.value("kernel", "") +
+                          " kernels; " + results.value("cpu", std::string("unknown CPU"))) + ")";
+  }
+  html += ". The text below quotes our run; yours may differ in its numbers, and this box is what your run concluded.</p>\n";
+  for (const auto& [name, v] : verdicts) {
+    const bool holds = v.contains("holds") && v["holds"].is_boolean() && v["holds"].get<bool>();
+    html += std::string("<p><span style=\"font-weight: bold; color: ") + (holds ? "#1a7f37" : "#b3261e") + ";\">" +
+            (holds ? "Holds" : "Does not hold") + "</span>" + (name.empty() ? "" : " (" + escape(name) + ")") + ": " +
+            escape(text(v, "claim")) + "<br/>\n<i>Criterion:</i> " + escape(text(v, "criterion")) +
+            "<br/>\n<i>Evidence:</i> " + escape(text(v, "evidence")) + "</p>\n";
+  }
+  return html + "</div>\n";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 5) {
-    std::cerr << "usage: kd_results_page CHAPTER RESULTS_DIR FRAGMENT ASSETS_DIR\n";
+  if (argc != 6) {
+    std::cerr << "usage: kd_results_page CHAPTER RESULTS_DIR FRAGMENT VERDICT_FRAGMENT ASSETS_DIR\n";
     return 2;
   }
   const std::string chapter = argv[1];
-  const fs::path dir = argv[2], fragment = argv[3], assets = argv[4];
+  const fs::path dir = argv[2], fragment = argv[3], verdict_fragment = argv[4], assets = argv[5];
   try {
     if (!fs::exists(dir / "results.json")) {
       write_atomically(fragment, missing(chapter, dir));
+      write_atomically(verdict_fragment, "<p><b>No verdict yet</b>: this chapter has not been run (see the end of the page).</p>\n");
       return 0;
     }
+    const nlohmann::json results = nlohmann::json::parse(read(dir / "results.json"), nullptr, false);
+    if (results.is_discarded()) throw std::runtime_error((dir / "results.json").string() + ": not valid JSON");
+    write_atomically(verdict_fragment, verdict_box(results));
     // Tables and plots by name: a plot and the table of its numbers sit together.
     std::map<std::string, std::pair<fs::path, fs::path>> items;  // name -> (csv, svg)
     for (const fs::directory_entry& e : fs::directory_iterator(dir)) {

@@ -1,10 +1,13 @@
-# ctest: kd_results_page (EXE) turns a chapter's output directory into the HTML fragment of
-# its page: tables from CSV (quoted cells and all), plots copied and linked; and a missing
-# run into a note that says how to make one.
+# ctest: kd_results_page (EXE) turns a chapter's output directory into the HTML fragments of
+# its page: tables from CSV (quoted cells and all), plots copied and linked, the verdict box
+# from results.json; and a missing run into a note that says how to make one.
 set(dir ${WORK}/book/ch99_test)
 file(REMOVE_RECURSE ${WORK})
 file(MAKE_DIRECTORY ${dir})
-file(WRITE ${dir}/results.json "{}")
+file(WRITE ${dir}/results.json [=[{"verdicts": {"first": {"claim": "soft <beats> hard", "criterion": "CI above 0",
+  "holds": true, "evidence": "+0.004"}, "second": {"claim": "more", "criterion": "c", "holds": false, "evidence": "e"}},
+  "students": [{"name": "wide", "verdict": {"claim": "wide wins", "criterion": "c", "holds": true, "evidence": "e"}}],
+  "blas": {"library": "OpenBLAS", "version": "0.3.21", "kernel": "Zen", "threads": 2}, "cpu": "a CPU"}]=])
 file(WRITE ${dir}/grid.csv "\nT,\"alpha, weight\"\n2,\"say \"\"<hi>\"\"\"\n3,\"two\nlines\"\n")
 file(WRITE ${dir}/grid.svg "<svg xmlns=\"http://www.w3.org/2000/svg\"/>")
 
@@ -16,7 +19,8 @@ function(expect fragment text)
   endif()
 endfunction()
 
-execute_process(COMMAND ${EXE} ch99_test ${dir} ${WORK}/out/ch99.html ${WORK}/out/html/results/ch99_test
+execute_process(COMMAND ${EXE} ch99_test ${dir} ${WORK}/out/ch99.html ${WORK}/out/ch99.verdict.html
+                        ${WORK}/out/html/results/ch99_test
                 RESULT_VARIABLE status)
 if(NOT status EQUAL 0)
   message(FATAL_ERROR "kd_results_page exited with ${status}")
@@ -26,15 +30,21 @@ expect(${WORK}/out/ch99.html "<td>say &quot;&lt;hi&gt;&quot;</td>")
 expect(${WORK}/out/ch99.html "<tr><th>T</th>")
 expect(${WORK}/out/ch99.html "<td>two\nlines</td>")
 expect(${WORK}/out/ch99.html "<img src=\"results/ch99_test/grid.svg\"")
+expect(${WORK}/out/ch99.verdict.html "Holds</span> (first): soft &lt;beats&gt; hard")
+expect(${WORK}/out/ch99.verdict.html "Does not hold</span> (second): more")
+expect(${WORK}/out/ch99.verdict.html "Holds</span> (wide student): wide wins")
+expect(${WORK}/out/ch99.verdict.html "OpenBLAS 0.3.21, Zen kernels; a CPU")
 if(NOT EXISTS ${WORK}/out/html/results/ch99_test/grid.svg)
   message(FATAL_ERROR "the plot was not copied next to the pages")
 endif()
 
-execute_process(COMMAND ${EXE} ch98_none ${WORK}/book/ch98_none ${WORK}/out/ch98.html ${WORK}/out/html/results/ch98_none
+execute_process(COMMAND ${EXE} ch98_none ${WORK}/book/ch98_none ${WORK}/out/ch98.html ${WORK}/out/ch98.verdict.html
+                        ${WORK}/out/html/results/ch98_none
                 RESULT_VARIABLE status)
 if(NOT status EQUAL 0)
   message(FATAL_ERROR "kd_results_page exited with ${status} for a chapter without results")
 endif()
 expect(${WORK}/out/ch98.html "No results yet.")
 expect(${WORK}/out/ch98.html "./run book")
+expect(${WORK}/out/ch98.verdict.html "No verdict yet")
 file(REMOVE_RECURSE ${WORK})

@@ -15,6 +15,7 @@
 #include "chapters/common/report.h"
 #include "chapters/common/student.h"
 #include "chapters/common/teacher.h"
+#include "chapters/common/verdict.h"
 #include "nn/losses.h"
 #include "nn/metrics.h"
 #include "tensor/ops.h"
@@ -35,6 +36,7 @@ const std::vector<float> kShownTemperatures = {0.25f, 0.5f, 1, 2, 4, 8, 20, 100}
 constexpr int kEntropyPoints = 16;                 // log-spaced from 0.25 to 100
 const std::vector<float> kGradientTemperatures = {1, 2, 4, 8, 16, 32, 64, 100, 1000};
 constexpr int64_t kShirt = 6, kTShirt = 0, kSandal = 5, kSneaker = 7;
+constexpr double kLimitTolerance = 0.01;  // the verdict: |T^2 grad - L2 grad| / |L2 grad| at the largest T
 
 std::vector<float> softmax_row(const Tensor& logits, int64_t row, float t) {
   return autograd::softmax(Var(logits.narrow(0, row, 1)), t).value().to_vector();
@@ -178,6 +180,8 @@ int chapter(const book::Options& options) {
   const double l2_norm = norm(l2_gradient);
   book::Table gradient_table({"T", "|grad| without T^2", "|grad| with T^2", "1/T^2 prediction", "distance to L2 gradient"});
   nlohmann::json gradient_json = nlohmann::json::array();
+  std::vector<double> distances;  // for the verdict: T^2 grad's relative distance to the L2 limit, per T
+  double norm_at_1 = 0.0, shrink = 0.0;
   for (float temperature : kGradientTemperatures) {
     Var student_logits(s, true);
     nn::kl_div(autograd::log_softmax(student_logits, temperature), autograd::softmax(Var(t), temperature).value())
@@ -189,6 +193,9 @@ int chapter(const book::Options& options) {
     for (size_t c = 0; c < g.size(); ++c) scaled[c] = g[c] * temperature * temperature - l2_gradient[c];
     const double distance = norm(scaled) / l2_norm;
     const double prediction = l2_norm / (temperature * temperature);
+    if (temperature == kGradientTemperatures.front()) norm_at_1 = without;
+    shrink = norm_at_1 / without;
+    distances.push_back(distance);
     gradient_table.add_row({tensor::to_string(temperature), fmt::format("{:.3e}", without), fmt::format("{:.4f}", with),
                             fmt::format("{:.3e}", prediction), fmt::format("{:.1f}%", 100.0 * distance)});
     gradient_json.push_back({{"T", temperature}, {"norm_without_T2", without}, {"norm_with_T2", with},
@@ -208,8 +215,27 @@ int chapter(const book::Options& options) {
   results["mean_entropy_bits_at"] = {{"1", nn::mean_entropy_bits(logits, 1.0f)}, {"4", nn::mean_entropy_bits(logits, 4.0f)}};
   results["teacher_config"] = teacher.config;
   results["seed"] = options.seed;
-  book::write_results(options, results);
-  fmt::print("results: {}\n", options.file("results.json"));
+  // The claim is arithmetic, so the criterion is exact: every step up in T raises the entropy;
+  // without T^2 the gradient vanishes like 1/T^2, with it it tends to the L2 limit (the distance
+  // to that limit falls like 1/T, times the spread of the logits, so only the limit is asked for).
+  bool approaches = distances.back() < kLimitTolerance;
+  for (size_t i = 1; i < distances.size(); ++i) approaches = approaches && distances[i] < distances[i - 1];
+  const double largest_t = kGradientTemperatures.back();
+  const book::Verdict verdict{
+      "Raising T flattens the teacher's soft targets and never sharpens them; the soft gradient shrinks like 1/T^2, "
+      "and the T^2 factor keeps its size, tending to the logit-matching gradient",
+      fmt::format("the mean entropy of the test set's soft targets rises at each of the {} temperatures from 0.25 to "
+                  "100, and the T^2-scaled gradient's distance to the logit-matching (L2) gradient falls at every "
+                  "step of T from {} to {:g}, to below {:.0f}% there",
+                  kEntropyPoints, kGradientTemperatures.front(), largest_t, 100.0 * kLimitTolerance),
+      monotonic && approaches,
+      fmt::format("entropy {} from {:.4f} bits at T = 0.25 to {:.4f} bits at T = 100 (uniform: {:.4f}); without T^2 "
+                  "the gradient is {:.3g} times smaller at T = {:g} than at T = 1, with it {:.2f}% from the L2 gradient "
+                  "(T = 100: {:.1f}%){}",
+                  monotonic ? "rises at every step" : "does NOT rise at every step", entropies.front(), entropies.back(),
+                  uniform, shrink, largest_t, 100.0 * distances.back(), 100.0 * distances[distances.size() - 2],
+                  approaches ? "" : "; the distance does NOT fall at every step")};
+  book::finish_with_verdicts(options, results, {{"temperature", verdict}});
   return 0;
 }
 

@@ -15,12 +15,15 @@
 #include "chapters/common/report.h"
 #include "chapters/common/student.h"
 #include "chapters/common/teacher.h"
+#include "chapters/common/verdict.h"
 #include "nn/losses.h"
 #include "nn/metrics.h"
 #include "tensor/ops.h"
 
 #include <fmt/core.h>
 
+#include <algorithm>
+#include <cmath>
 #include <functional>
 #include <stdexcept>
 #include <string>
@@ -247,8 +250,41 @@ int chapter(const book::Options& options) {
   }
   results["teacher_config"] = teacher.config;
   results["seed"] = options.seed;
-  book::write_results(options, results);
-  fmt::print("results: {}\n", options.file("results.json"));
+  // Claim 1: the ranking of the wrong classes is knowledge about the data, not noise: its top
+  // entry names the teacher's actual most frequent mistake far more often than the 1 in 9 of chance.
+  const book::Verdict dark_knowledge{
+      "The teacher's soft targets carry more than the label: they rank the wrong classes, and the wrong class they "
+      "find most plausible is the one the teacher actually mistakes a class for",
+      "the soft targets' most plausible wrong class (T = 1) is a most frequent test mistake for more than half of the "
+      "classes with mistakes (chance: 1 in 9), and the soft targets' mean entropy is above 0 bits",
+      2 * agreements_1 > classes_with_errors && entropy_json["1"].get<double>() > 0,
+      fmt::format("{} of {} classes agree at T = 1 ({} at T = 4); mean entropy {:.3f} bits per image at T = 1, "
+                  "{:.3f} at T = 4, 0 for a label",
+                  agreements_1, classes_with_errors, agreements_high, entropy_json["1"].get<double>(),
+                  entropy_json["4"].get<double>())};
+  // Claim 3: p - y with a one-hot y pushes every wrong class down by the student's own belief.
+  double hard_off = 0;  // the largest |hard_j - p_j| over the wrong classes: 0 up to rounding
+  bool hard_pushes_down = true;
+  size_t most_up = kShirt == 0 ? 1 : 0;  // the wrong class the soft target pushes up most
+  for (size_t c = 0; c < kClasses; ++c) {
+    if (c == static_cast<size_t>(kShirt)) continue;
+    hard_off = std::max(hard_off, static_cast<double>(std::abs(hard[c] - p[c])));
+    hard_pushes_down = hard_pushes_down && hard[c] >= 0;
+    if (soft_high[c] < soft_high[most_up]) most_up = c;
+  }
+  const book::Verdict gradient_verdict{
+      "With a one-hot label every wrong class is pushed down in proportion to the student's own belief; with a soft "
+      "target the push on a wrong class follows the teacher's belief and can be upward",
+      fmt::format("on the example shirt, the hard label's gradient on every wrong class equals the student's p_j "
+                  "(within 1e-6, so it is never negative), and the soft target at T = {} pushes at least one wrong "
+                  "class up (negative gradient)",
+                  tensor::to_string(kHighT)),
+      hard_pushes_down && hard_off < 1e-6 && pushed_up > 0,
+      fmt::format("training image {}: hard gradient - p_j at most {:.1e} over the wrong classes; {} wrong class{} pushed "
+                  "up by the soft target at T = {}, the most {} ({:+.4f})",
+                  example, hard_off, pushed_up, pushed_up == 1 ? "" : "es", tensor::to_string(kHighT),
+                  name(most_up), soft_high[most_up])};
+  book::finish_with_verdicts(options, results, {{"dark_knowledge", dark_knowledge}, {"gradient", gradient_verdict}});
   return 0;
 }
 

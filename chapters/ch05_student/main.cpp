@@ -1,12 +1,14 @@
-// Chapter 5: the student. The same small network trained twice from the same start, once on
-// the labels and once on the teacher's soft targets: does the soft one generalise better?
+// Chapter 5: the student. The same network trained twice from the same start, once on the
+// labels and once on the teacher's soft targets: does the soft one generalise better? Asked
+// of two students: a small one, and a wide unregularised one as in Hinton et al.
 //
 // 1. Data and the cached teacher.
-// 2. The student, and why this one.
-// 3. T and alpha, chosen on the validation split (a tuning seed of their own).
-// 4. Hard against soft over four further seeds: accuracy, NLL, calibration, agreement, KL.
-// 5. Learning curves of the first comparison seed.
-// 6. Report.
+// 2. The two students, and why these.
+// 3. For each student: T and alpha chosen on the validation split (averaged over two tuning
+//    seeds), then hard against soft over further seeds: accuracy, NLL, calibration,
+//    agreement, KL, at equal budget and at each student's best validation epoch.
+// 4. Learning curves of each student's first comparison seed.
+// 5. Report and verdicts.
 #include "chapters/common/experiment.h"
 #include "chapters/common/explorer.h"
 #include "chapters/common/options.h"
@@ -15,7 +17,7 @@
 #include "nn/metrics.h"
 #include "tensor/ops.h"
 
-#include <fmt/core.h>
+#include <fmt/format.h>
 
 #include <chrono>
 #include <functional>
@@ -24,11 +26,25 @@
 namespace {
 
 // --- configuration -------------------------------------------------------------------
-const std::vector<int64_t> kWidths = {784, 100, 10};   // the student: clearly weaker than the teacher
-constexpr int64_t kEpochs = 20;                         // hard and soft alike
-constexpr int kSeeds = 4;                               // compared on options.seed + 1 ... + 4
-const std::vector<float> kTemperatures = {1, 2, 4, 8};  // the validation grid
-const std::vector<float> kAlphas = {0.5f, 0.9f};
+// One student of the chapter: its network, its budget, its seeds and the grid its T and alpha
+// are chosen from. Hard and soft students of a seed share all of it.
+struct StudentPlan {
+  std::string name;                 // "small" or "wide": names files and results
+  std::vector<int64_t> widths;      // the MLP
+  int64_t epochs;                   // hard and soft alike: the equal budget
+  int seeds;                        // comparison seeds
+  std::vector<float> temperatures;  // the validation grid
+  std::vector<float> alphas;
+};
+constexpr int kTuningSeeds = 2;  // the grid's validation accuracy is averaged over these
+const std::vector<StudentPlan> kPlans = {
+    {"small", {784, 100, 10}, 40, 8, {1, 2, 4}, {0.5f, 0.9f}},
+    {"wide", {784, 800, 800, 10}, 20, 3, {2, 4}, {0.5f}},
+};
+const std::vector<StudentPlan> kQuickPlans = {
+    {"small", {784, 100, 10}, 2, 2, {2, 4}, {0.5f}},
+    {"wide", {784, 64, 64, 10}, 2, 2, {2}, {0.5f}},
+};
 
 // What is measured of each student, by name, for the tables and results.json.
 struct Metric {
@@ -47,17 +63,18 @@ const std::vector<Metric> kMetrics = {
     {"validation accuracy", "validation_accuracy", 4, [](const book::StudentScores& s) { return s.validation_accuracy; }},
 };
 
-std::vector<double> column(const std::vector<book::StudentScores>& runs, const Metric& m) {
-  std::vector<double> out;
-  for (const auto& r : runs) out.push_back(m.get(r));
-  return out;
-}
-
 struct Run {
   book::TrainedStudent student;
-  book::StudentScores scores;
+  book::StudentScores scores;       // after the last epoch: the equal-budget comparison
+  double best_test_accuracy = 0;    // of the weights of the best validation epoch
   double seconds = 0;
 };
+
+std::vector<double> column(const std::vector<Run>& runs, const std::function<double(const Run&)>& get) {
+  std::vector<double> out;
+  for (const Run& r : runs) out.push_back(get(r));
+  return out;
+}
 
 Run train_and_score(const book::StudentConfig& config, const book::Targets& targets, const book::Classroom& classroom) {
   const auto start = std::chrono::steady_clock::now();
@@ -65,58 +82,51 @@ Run train_and_score(const book::StudentConfig& config, const book::Targets& targ
       book::train_student(config, targets, classroom.data, classroom.data.split.train, classroom.teacher.train_logits);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const book::StudentScores scores = book::score_student(*student.model, classroom);
-  fmt::print("  seed {:<3} {:<22} validation {:.4f}  test {:.4f}  ({:.1f} s)\n", config.seed, targets.describe(),
-             scores.validation_accuracy, scores.test_accuracy, seconds);
-  return {std::move(student), scores, seconds};
+  const double best = student.best_model == student.model ? scores.test_accuracy
+                                                          : book::score_student(*student.best_model, classroom).test_accuracy;
+  fmt::print("  seed {:<3} {:<22} validation {:.4f}  test {:.4f}  (best validation at epoch {}: test {:.4f})  {:.1f} s\n",
+             config.seed, targets.describe(), scores.validation_accuracy, scores.test_accuracy, student.best_epoch, best,
+             seconds);
+  return {std::move(student), scores, best, seconds};
 }
 
-}  // namespace
+// What one student's comparison gives the report.
+struct StudentOutcome {
+  book::HardSoftComparison<Run> comparison;
+  book::Verdict verdict;
+  nlohmann::json json;
+};
 
-int chapter(const book::Options& options) {
-  fmt::print("Chapter 5: hard labels against soft targets (seed {}{})\n", options.seed, options.quick ? ", --quick" : "");
-  const int64_t epochs = options.quick ? 2 : kEpochs;
-  const int seeds = options.quick ? 2 : kSeeds;
-  const std::vector<float> temperatures = options.quick ? std::vector<float>{2, 4} : kTemperatures;
-  nlohmann::json results;
-
-  // --- 1. data and teacher ---------------------------------------------------------------
-  book::banner(1, "Data and the cached teacher");
-  const book::Classroom classroom = book::open_classroom(options);
-
-  // --- 2. the student ----------------------------------------------------------------------
-  book::banner(2, "The student");
-  const book::StudentConfig config{.widths = kWidths, .epochs = epochs};
+// Section 3 for one student: the grid on the tuning seeds, the paired comparison, its tables and plots.
+StudentOutcome compare_student(const StudentPlan& plan, const book::Options& options, const book::Classroom& classroom) {
+  const book::StudentConfig config{.widths = plan.widths, .epochs = plan.epochs};
+  const std::vector<uint64_t> tuning_seeds = book::seed_range(options.seed, kTuningSeeds);
+  const std::vector<uint64_t> seeds = book::seed_range(options.seed + kTuningSeeds, plan.seeds);
   {
     tensor::Generator preview(options.seed);
-    const auto mlp = book::make_mlp(kWidths, preview);
-    fmt::print("{}{} parameters; SGD, momentum 0.9, peak learning rate {}, cosine schedule, {} epochs of\n"
-               "batches of {}, no dropout, no weight decay, no augmentation: hard and soft students of a seed\n"
-               "start from the same weights and see the same batches, only the targets differ\n",
-               mlp->summary(), mlp->parameter_count(), config.lr, config.epochs, config.batch);
+    const auto mlp = book::make_mlp(plan.widths, preview);
+    fmt::print("the {} student: {}{} parameters, {} epochs; T and alpha from T in {{{}}} x alpha in {{{}}}, on seeds {} "
+               "and {}; compared on seeds {} .. {}\n",
+               plan.name, mlp->summary(), mlp->parameter_count(), plan.epochs, fmt::join(plan.temperatures, ", "),
+               fmt::join(plan.alphas, ", "), tuning_seeds.front(), tuning_seeds.back(), seeds.front(), seeds.back());
   }
-
-  // --- 3. T and alpha on validation, then hard against soft ---------------------------------------
-  book::banner(3, fmt::format("Choosing T and alpha on the validation split (seed {}), then comparing on seeds {} .. {}",
-                              options.seed, options.seed + 1, options.seed + static_cast<uint64_t>(seeds)));
   const auto train = [&](const book::Targets& targets, uint64_t seed) {
     book::StudentConfig c = config;
     c.seed = seed;
     return train_and_score(c, targets, classroom);
   };
-  const book::HardSoftComparison<Run> comparison = book::compare_hard_soft<Run>(
-      book::soft_grid(temperatures, kAlphas), options.seed, book::seed_range(options.seed + 1, seeds), train,
+  book::HardSoftComparison<Run> comparison = book::compare_hard_soft<Run>(
+      book::soft_grid(plan.temperatures, plan.alphas), tuning_seeds, seeds, train,
       [](const Run& r) { return r.scores.validation_accuracy; });
 
-  // The temperature explorer's students: the first comparison seed's hard and soft pair.
-  book::write_explorer_students(options, classroom, *comparison.hard.front().student.model,
-                                *comparison.soft.front().student.model, comparison.chosen, comparison.seeds.front());
-
+  // The grid: validation accuracy averaged over the tuning seeds.
   std::vector<std::string> headers = {"alpha \\ T"};
-  for (float t : temperatures) headers.push_back(tensor::to_string(t));
+  for (float t : plan.temperatures) headers.push_back(tensor::to_string(t));
   book::Table grid_table(headers);
-  book::LinePlot grid_plot{fmt::format("Validation accuracy of the soft student against T (seed {})", options.seed),
+  book::LinePlot grid_plot{fmt::format("The {} student: validation accuracy against T (mean of seeds {} and {})", plan.name,
+                                       tuning_seeds.front(), tuning_seeds.back()),
                            "temperature T (log scale)", "validation accuracy", {}, true};
-  for (float alpha : kAlphas) {
+  for (float alpha : plan.alphas) {
     std::vector<std::string> row = {tensor::to_string(alpha)};
     book::Series series{fmt::format("soft, alpha = {}", tensor::to_string(alpha)), {}, {}};
     for (const book::Candidate& c : comparison.candidates) {
@@ -128,63 +138,101 @@ int chapter(const book::Options& options) {
     grid_table.add_row(row);
     grid_plot.series.push_back(series);
   }
-  const double hard_validation = comparison.tuning_hard.scores.validation_accuracy;
-  grid_plot.series.push_back({"hard labels", {temperatures.front(), temperatures.back()}, {hard_validation, hard_validation}});
-  fmt::print("what was tried: validation accuracy on seed {} (hard labels: {:.4f})\n{}", options.seed, hard_validation,
+  const double hard_validation =
+      book::mean_std(column(comparison.tuning_hard, [](const Run& r) { return r.scores.validation_accuracy; })).mean;
+  grid_plot.series.push_back(
+      {"hard labels", {plan.temperatures.front(), plan.temperatures.back()}, {hard_validation, hard_validation}});
+  fmt::print("what was tried: validation accuracy, mean of the tuning seeds (hard labels: {:.4f})\n{}", hard_validation,
              grid_table.to_text());
-  book::write_file(options.file("validation_grid.csv"), grid_table.to_csv());
-  fmt::print("{}\n", book::save_plot(options.out, "validation_grid", grid_plot));
+  book::write_file(options.file("validation_grid_" + plan.name + ".csv"), grid_table.to_csv());
+  fmt::print("{}\n", book::save_plot(options.out, "validation_grid_" + plan.name, grid_plot));
   fmt::print("chosen: T = {}, alpha = {}\n", tensor::to_string(comparison.chosen.temperature),
              tensor::to_string(comparison.chosen.alpha));
 
-  // --- 4. the comparison ------------------------------------------------------------------
-  book::banner(4, fmt::format("Hard against soft over {} seeds", seeds));
-  std::vector<book::StudentScores> hard_scores, soft_scores;
-  for (const Run& r : comparison.hard) hard_scores.push_back(r.scores);
-  for (const Run& r : comparison.soft) soft_scores.push_back(r.scores);
-  book::Table table({"metric", "hard labels", "soft targets", "soft - hard (paired)", "beyond 2 std"});
+  // Hard against soft, every metric, at equal budget.
+  book::Table table({"metric", "hard labels", "soft targets", "soft - hard (paired)", "95% CI", "beyond 2 std"});
   nlohmann::json hard_json, soft_json, difference_json;
   for (const Metric& m : kMetrics) {
-    const std::vector<double> h = column(hard_scores, m), s = column(soft_scores, m);
+    const auto get = [&](const Run& r) { return m.get(r.scores); };
+    const std::vector<double> h = column(comparison.hard, get), s = column(comparison.soft, get);
     const book::PairedDifference d = book::paired_difference(h, s);
     table.add_row({m.name, book::mean_std(h).to_string(m.digits), book::mean_std(s).to_string(m.digits),
-                   d.to_string(m.digits), d.beyond_two_std() ? "yes" : "no"});
+                   d.to_string(m.digits), d.confidence_interval().to_string(m.digits), d.beyond_two_std() ? "yes" : "no"});
     hard_json[m.key] = h;
     soft_json[m.key] = s;
     difference_json[m.key] = d.to_json();
   }
-  const std::vector<uint64_t>& seed_list = comparison.seeds;
-  fmt::print("mean +- std over seeds {} .. {}\n{}", seed_list.front(), seed_list.back(), table.to_text());
-  book::write_file(options.file("hard_vs_soft.csv"), table.to_csv());
+  fmt::print("the {} student, {} epochs, mean +- std over seeds {} .. {}\n{}", plan.name, plan.epochs, seeds.front(),
+             seeds.back(), table.to_text());
+  book::write_file(options.file("hard_vs_soft_" + plan.name + ".csv"), table.to_csv());
 
-  const std::vector<double> hard_acc = column(hard_scores, kMetrics[0]), soft_acc = column(soft_scores, kMetrics[0]);
-  const book::PairedDifference accuracy_difference = book::paired_difference(hard_acc, soft_acc);
-  const double hard_mean = book::mean_std(hard_acc).mean, soft_mean = book::mean_std(soft_acc).mean;
-  fmt::print("test accuracy, {}\n", accuracy_difference.describe());
+  const auto accuracy = [](const Run& r) { return r.scores.test_accuracy; };
+  const auto best_accuracy = [](const Run& r) { return r.best_test_accuracy; };
+  const std::vector<double> hard_acc = column(comparison.hard, accuracy), soft_acc = column(comparison.soft, accuracy);
+  const book::PairedDifference equal_budget = book::paired_difference(hard_acc, soft_acc);
+  const book::PairedDifference at_best = book::paired_difference(column(comparison.hard, best_accuracy),
+                                                                 column(comparison.soft, best_accuracy));
+  fmt::print("test accuracy after {} epochs: {}\n", plan.epochs, equal_budget.describe());
+  fmt::print("test accuracy, each student at its best validation epoch (hard: epochs {}; soft: epochs {}): {}\n",
+             fmt::join(column(comparison.hard, [](const Run& r) { return static_cast<double>(r.student.best_epoch); }), ", "),
+             fmt::join(column(comparison.soft, [](const Run& r) { return static_cast<double>(r.student.best_epoch); }), ", "),
+             at_best.describe());
+  const double teacher = classroom.teacher_test_accuracy, hard_mean = book::mean_std(hard_acc).mean;
   nlohmann::json gap_closed = nullptr;  // undefined when the teacher is no better than the student
-  if (classroom.teacher_test_accuracy > hard_mean) {
-    gap_closed = nn::gap_closed(soft_mean, hard_mean, classroom.teacher_test_accuracy);
-    fmt::print("teacher {:.4f}, hard student {:.4f}: a gap of {:.2f} points; soft targets close {:.1f}% of it\n",
-               classroom.teacher_test_accuracy, hard_mean, 100.0 * (classroom.teacher_test_accuracy - hard_mean),
-               100.0 * gap_closed.get<double>());
+  if (teacher > hard_mean) {
+    gap_closed = nn::gap_closed(book::mean_std(soft_acc).mean, hard_mean, teacher);
+    fmt::print("teacher {:.4f}, hard student {:.4f}: a gap of {:.2f} points; soft targets close {:.1f}% of it\n", teacher,
+               hard_mean, 100.0 * (teacher - hard_mean), 100.0 * gap_closed.get<double>());
   } else {
-    fmt::print("the teacher ({:.4f}) is no better than the hard student ({:.4f}): there is no gap to close\n",
-               classroom.teacher_test_accuracy, hard_mean);
+    fmt::print("the teacher ({:.4f}) is no better than the hard student ({:.4f}): there is no gap to close\n", teacher,
+               hard_mean);
   }
-  const std::vector<double> seed_axis(seed_list.begin(), seed_list.end());
-  const double teacher = classroom.teacher_test_accuracy;
-  fmt::print("{}\n", book::save_plot(options.out, "test_accuracy_per_seed",
-                                     book::LinePlot{"Test accuracy per seed: the same student, hard or soft targets",
+  const std::vector<double> seed_axis(seeds.begin(), seeds.end());
+  fmt::print("{}\n", book::save_plot(options.out, "test_accuracy_per_seed_" + plan.name,
+                                     book::LinePlot{fmt::format("The {} student's test accuracy per seed, hard or soft targets", plan.name),
                                                     "seed",
                                                     "test accuracy",
                                                     {{"hard labels", seed_axis, hard_acc},
-                                                     {comparison.chosen.describe(), seed_axis, soft_acc},
-                                                     {"teacher", {seed_axis.front(), seed_axis.back()}, {teacher, teacher}}}}));
+                                                     {comparison.chosen.describe(), seed_axis, soft_acc}}}));
 
-  // --- 5. learning curves ----------------------------------------------------------------------
-  book::banner(5, fmt::format("Learning curves (seed {})", seed_list.front()));
-  book::LinePlot curves{fmt::format("Validation accuracy during training (seed {})", seed_list.front()), "epoch",
-                        "validation accuracy", {}};
+  book::Verdict verdict = book::soft_beats_hard(
+      fmt::format("The {} student ({}) trained on the teacher's soft targets reaches a higher test accuracy than the same "
+                  "student trained on the labels, at an equal budget of {} epochs",
+                  plan.name, fmt::join(plan.widths, "-"), plan.epochs),
+      "test accuracy", equal_budget);
+  verdict.evidence += fmt::format("; at each student's best validation epoch: {}; gap to the teacher closed: {}",
+                                  at_best.describe(),
+                                  gap_closed.is_null() ? "none to close" : fmt::format("{:.1f}%", 100.0 * gap_closed.get<double>()));
+  nlohmann::json json = {{"name", plan.name},
+                         {"widths", plan.widths},
+                         {"epochs", plan.epochs},
+                         {"tuning_seeds", tuning_seeds},
+                         {"seeds", seeds},
+                         {"validation_grid", book::to_json(comparison.candidates)},
+                         {"hard_validation_accuracy_tuning_seeds",
+                          column(comparison.tuning_hard, [](const Run& r) { return r.scores.validation_accuracy; })},
+                         {"T", comparison.chosen.temperature},
+                         {"alpha", comparison.chosen.alpha},
+                         {"hard", hard_json},
+                         {"soft", soft_json},
+                         {"soft_minus_hard", difference_json},
+                         {"at_best_validation_epoch",
+                          {{"hard_test_accuracy", column(comparison.hard, best_accuracy)},
+                           {"soft_test_accuracy", column(comparison.soft, best_accuracy)},
+                           {"hard_epoch", column(comparison.hard, [](const Run& r) { return static_cast<double>(r.student.best_epoch); })},
+                           {"soft_epoch", column(comparison.soft, [](const Run& r) { return static_cast<double>(r.student.best_epoch); })},
+                           {"soft_minus_hard", at_best.to_json()}}},
+                         {"gap_closed", gap_closed},
+                         {"verdict", verdict.to_json()}};
+  return {std::move(comparison), std::move(verdict), std::move(json)};
+}
+
+// Section 4 for one student: the first comparison seed's validation accuracy, epoch by epoch.
+void plot_learning_curves(const StudentPlan& plan, const book::HardSoftComparison<Run>& comparison,
+                          const book::Options& options) {
+  const uint64_t seed = comparison.seeds.front();
+  book::LinePlot curves{fmt::format("The {} student: validation accuracy during training (seed {})", plan.name, seed),
+                        "epoch", "validation accuracy", {}};
   for (const auto& [name, run] : {std::pair{std::string("hard labels"), &comparison.hard.front()},
                                   std::pair{comparison.chosen.describe(), &comparison.soft.front()}}) {
     book::Series s{name, {}, {}};
@@ -193,45 +241,76 @@ int chapter(const book::Options& options) {
       s.y.push_back(r.validation_accuracy);
     }
     curves.series.push_back(s);
-    fmt::print("{:<22} validation accuracy after epoch 1: {:.4f}, after the last: {:.4f}\n", name,
-               run->student.curve.front().validation_accuracy, run->student.curve.back().validation_accuracy);
+    fmt::print("{} student, {:<22} validation accuracy after epoch 1: {:.4f}, best {:.4f} (epoch {}), after the last: {:.4f}\n",
+               plan.name, name, run->student.curve.front().validation_accuracy,
+               run->student.curve[static_cast<size_t>(run->student.best_epoch - 1)].validation_accuracy,
+               run->student.best_epoch, run->student.curve.back().validation_accuracy);
   }
-  int soft_ahead = 0;
-  for (size_t e = 0; e < comparison.hard.front().student.curve.size(); ++e) {
-    soft_ahead += comparison.soft.front().student.curve[e].validation_accuracy >
-                  comparison.hard.front().student.curve[e].validation_accuracy;
-  }
-  fmt::print("the soft student is ahead after {} of {} epochs\n", soft_ahead, comparison.hard.front().student.curve.size());
-  fmt::print("{}\n", book::save_plot(options.out, "learning_curves", curves));
+  fmt::print("{}\n", book::save_plot(options.out, "learning_curves_" + plan.name, curves));
+}
 
-  // --- 6. report -------------------------------------------------------------------------
-  book::banner(6, "Report");
-  double seconds = comparison.tuning_hard.seconds;
-  for (const std::vector<Run>* runs : {&comparison.tuning_soft, &comparison.hard, &comparison.soft}) {
-    for (const Run& r : *runs) seconds += r.seconds;
+}  // namespace
+
+int chapter(const book::Options& options) {
+  fmt::print("Chapter 5: hard labels against soft targets (seed {}{})\n", options.seed, options.quick ? ", --quick" : "");
+  const std::vector<StudentPlan>& plans = options.quick ? kQuickPlans : kPlans;
+
+  // --- 1. data and teacher ---------------------------------------------------------------
+  book::banner(1, "Data and the cached teacher");
+  const book::Classroom classroom = book::open_classroom(options);
+
+  // --- 2. the students ---------------------------------------------------------------------
+  book::banner(2, "The students");
+  const book::StudentConfig defaults;
+  fmt::print("MLPs on the flattened image; SGD, momentum 0.9, peak learning rate {}, cosine schedule, batches of {},\n"
+             "no dropout, no weight decay, no augmentation: hard and soft students of a seed start from the same\n"
+             "weights and see the same batches, only the targets differ\n",
+             defaults.lr, defaults.batch);
+
+  // --- 3. each student: T and alpha on validation, then hard against soft ----------------------
+  book::banner(3, "Hard against soft, student by student");
+  std::vector<StudentOutcome> outcomes;
+  for (const StudentPlan& plan : plans) outcomes.push_back(compare_student(plan, options, classroom));
+
+  // The temperature explorer's students: the small student's first comparison pair.
+  const book::HardSoftComparison<Run>& small = outcomes.front().comparison;
+  book::write_explorer_students(options, classroom, *small.hard.front().student.model, *small.soft.front().student.model,
+                                small.chosen, small.seeds.front());
+
+  // --- 4. learning curves ----------------------------------------------------------------------
+  book::banner(4, "Learning curves");
+  for (size_t k = 0; k < plans.size(); ++k) plot_learning_curves(plans[k], outcomes[k].comparison, options);
+
+  // --- 5. report -------------------------------------------------------------------------
+  book::banner(5, "Report");
+  nlohmann::json results, students = nlohmann::json::array();
+  std::vector<std::pair<std::string, book::Verdict>> verdicts;
+  double seconds = 0;
+  for (const StudentOutcome& o : outcomes) {
+    for (const std::vector<Run>* runs : {&o.comparison.tuning_hard, &o.comparison.hard, &o.comparison.soft}) {
+      for (const Run& r : *runs) seconds += r.seconds;
+    }
+    for (const std::vector<Run>& runs : o.comparison.tuning_soft) {
+      for (const Run& r : runs) seconds += r.seconds;
+    }
+    students.push_back(o.json);
+    verdicts.emplace_back(o.json["name"].get<std::string>() + " student", o.verdict);
+    fmt::print("{} student: test accuracy {} (hard) vs {} (soft, {})\n", o.json["name"].get<std::string>(),
+               book::mean_std(o.json["hard"]["test_accuracy"].get<std::vector<double>>()).to_string(),
+               book::mean_std(o.json["soft"]["test_accuracy"].get<std::vector<double>>()).to_string(),
+               o.comparison.chosen.describe());
   }
-  fmt::print("{}: test accuracy {} (hard) vs {} (soft); {:.0f} s of student training\n",
-             accuracy_difference.beyond_two_std() && accuracy_difference.difference.mean > 0
-                 ? "soft targets generalise better here"
-                 : "no clear gain from soft targets here",
-             book::mean_std(hard_acc).to_string(), book::mean_std(soft_acc).to_string(), seconds);
-  results["teacher_test_accuracy"] = teacher;
-  results["student"] = config.to_json();
-  results["student"].erase("seed");
-  results["tuning_seed"] = comparison.tuning_seed;
-  results["seeds"] = seed_list;
-  results["validation_grid"] = book::to_json(comparison.candidates);
-  results["hard_validation_accuracy_tuning_seed"] = hard_validation;
-  results["T"] = comparison.chosen.temperature;
-  results["alpha"] = comparison.chosen.alpha;
-  results["hard"] = hard_json;
-  results["soft"] = soft_json;
-  results["soft_minus_hard"] = difference_json;
-  results["gap_closed"] = gap_closed;
+  fmt::print("{:.0f} s of student training\n", seconds);
+  results["teacher_test_accuracy"] = classroom.teacher_test_accuracy;
+  results["student_training"] = defaults.to_json();
+  for (const char* key : {"seed", "widths", "epochs"}) results["student_training"].erase(key);
+  results["students"] = students;
   results["student_training_seconds"] = seconds;
   results["teacher_config"] = classroom.teacher.config;
+  // The verdicts live with their students in results.json; printed last all the same.
   book::write_results(options, results);
   fmt::print("results: {}\n", options.file("results.json"));
+  book::print_verdicts(verdicts);
   return 0;
 }
 
