@@ -7,8 +7,10 @@
 #include "tensor/parallel.h"
 
 #include <CLI/CLI.hpp>
+#include <fmt/core.h>
 
 #include <charconv>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -97,8 +99,13 @@ int run_chapter(int argc, char** argv, const std::string& chapter, const std::st
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   const Options options = parse_options(argc, argv, chapter, description);
   std::cout << machine_summary() << std::flush;
+  const auto start = std::chrono::steady_clock::now();
   try {
-    return body(options);
+    const int status = body(options);
+    std::cout << "\n" << chapter << ": wall time "
+              << fmt::format("{:.1f}", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count())
+              << " s\n";
+    return status;
   } catch (const std::exception& e) {
     std::cout.flush();
     std::cerr << chapter << ": " << e.what() << "\n";
