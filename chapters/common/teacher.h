@@ -21,12 +21,12 @@ struct TeacherConfig {
   int64_t conv2 = 64;          ///< channels of the second
   int64_t hidden = 256;        ///< units of the fully connected layer
   float dropout_conv = 0.0f;   ///< dropout on the flattened convolution features (0: none)
-  float dropout_hidden = 0.5f; ///< dropout on the hidden units
-  int64_t epochs = 8;          ///< passes over the training part
+  float dropout_hidden = 0.3f; ///< dropout on the hidden units
+  int64_t epochs = 24;         ///< passes over the training part
   int64_t batch = 128;         ///< images per step
-  float lr = 2e-3f;            ///< Adam's peak learning rate, cosine-annealed to 0
-  bool batch_norm = false;     ///< BatchNorm2d after each convolution (before its ReLU)
-  bool horizontal_flip = false;  ///< augmentation: mirror half the training images, drawn anew each batch
+  float lr = 3e-3f;            ///< Adam's peak learning rate, cosine-annealed to 0
+  bool batch_norm = true;      ///< BatchNorm2d after each convolution (before its ReLU)
+  bool horizontal_flip = true; ///< augmentation: mirror half the training images, drawn anew each batch
   int64_t max_shift = 0;       ///< augmentation: random shifts of up to this many pixels (0: none)
   uint64_t seed = 1;           ///< initialisation, data order, dropout and shifts
   bool quick = false;          ///< the --quick variant (a smaller network, two epochs on tiny data)
