@@ -105,10 +105,11 @@ StudentOutcome compare_student(const StudentPlan& plan, const book::Options& opt
   {
     tensor::Generator preview(options.seed);
     const auto mlp = book::make_mlp(plan.widths, preview);
-    fmt::print("the {} student: {}{} parameters, {} epochs; T and alpha from T in {{{}}} x alpha in {{{}}}, on seeds {} "
-               "and {}; compared on seeds {} .. {}\n",
-               plan.name, mlp->summary(), mlp->parameter_count(), plan.epochs, fmt::join(plan.temperatures, ", "),
-               fmt::join(plan.alphas, ", "), tuning_seeds.front(), tuning_seeds.back(), seeds.front(), seeds.back());
+    fmt::print("\nthe {} student, {} parameters, {} epochs; T and alpha from T in {{{}}} x alpha in {{{}}}, on seeds {} "
+               "and {}; compared on seeds {} .. {}\n{}",
+               plan.name, mlp->parameter_count(), plan.epochs, fmt::join(plan.temperatures, ", "),
+               fmt::join(plan.alphas, ", "), tuning_seeds.front(), tuning_seeds.back(), seeds.front(), seeds.back(),
+               mlp->summary());
   }
   const auto train = [&](const book::Targets& targets, uint64_t seed) {
     book::StudentConfig c = config;
@@ -241,9 +242,10 @@ void plot_learning_curves(const StudentPlan& plan, const book::HardSoftCompariso
       s.y.push_back(r.validation_accuracy);
     }
     curves.series.push_back(s);
-    fmt::print("{} student, {:<22} validation accuracy after epoch 1: {:.4f}, best {:.4f} (epoch {}), after the last: {:.4f}\n",
-               plan.name, name, run->student.curve.front().validation_accuracy,
-               run->student.curve[static_cast<size_t>(run->student.best_epoch - 1)].validation_accuracy,
+    double best = 0;  // the validation accuracy of the record of the best epoch
+    for (const book::EpochRecord& r : run->student.curve) best = r.epoch == run->student.best_epoch ? r.validation_accuracy : best;
+    fmt::print("{} student, {:<22} validation accuracy after epoch {}: {:.4f}, best {:.4f} (epoch {}), after the last: {:.4f}\n",
+               plan.name, name, run->student.curve.front().epoch, run->student.curve.front().validation_accuracy, best,
                run->student.best_epoch, run->student.curve.back().validation_accuracy);
   }
   fmt::print("{}\n", book::save_plot(options.out, "learning_curves_" + plan.name, curves));
