@@ -39,7 +39,7 @@ struct StudentPlan {
 constexpr int kTuningSeeds = 2;  // the grid's validation accuracy is averaged over these
 const std::vector<StudentPlan> kPlans = {
     {"small", {784, 100, 10}, 40, 8, {1, 2, 4}, {0.5f, 0.9f}},
-    {"wide", {784, 800, 800, 10}, 20, 3, {2, 4}, {0.5f}},
+    {"wide", {784, 800, 800, 10}, 20, 5, {2, 4}, {0.5f}},
 };
 const std::vector<StudentPlan> kQuickPlans = {
     {"small", {784, 100, 10}, 2, 2, {2, 4}, {0.5f}},
@@ -169,14 +169,14 @@ StudentOutcome compare_student(const StudentPlan& plan, const book::Options& opt
 
   const auto accuracy = [](const Run& r) { return r.scores.test_accuracy; };
   const auto best_accuracy = [](const Run& r) { return r.best_test_accuracy; };
+  const auto best_epoch = [](const Run& r) { return static_cast<double>(r.student.best_epoch); };
   const std::vector<double> hard_acc = column(comparison.hard, accuracy), soft_acc = column(comparison.soft, accuracy);
   const book::PairedDifference equal_budget = book::paired_difference(hard_acc, soft_acc);
   const book::PairedDifference at_best = book::paired_difference(column(comparison.hard, best_accuracy),
                                                                  column(comparison.soft, best_accuracy));
   fmt::print("test accuracy after {} epochs: {}\n", plan.epochs, equal_budget.describe());
   fmt::print("test accuracy, each student at its best validation epoch (hard: epochs {}; soft: epochs {}): {}\n",
-             fmt::join(column(comparison.hard, [](const Run& r) { return static_cast<double>(r.student.best_epoch); }), ", "),
-             fmt::join(column(comparison.soft, [](const Run& r) { return static_cast<double>(r.student.best_epoch); }), ", "),
+             fmt::join(column(comparison.hard, best_epoch), ", "), fmt::join(column(comparison.soft, best_epoch), ", "),
              at_best.describe());
   const double teacher = classroom.teacher_test_accuracy, hard_mean = book::mean_std(hard_acc).mean;
   nlohmann::json gap_closed = nullptr;  // undefined when the teacher is no better than the student
@@ -220,8 +220,8 @@ StudentOutcome compare_student(const StudentPlan& plan, const book::Options& opt
                          {"at_best_validation_epoch",
                           {{"hard_test_accuracy", column(comparison.hard, best_accuracy)},
                            {"soft_test_accuracy", column(comparison.soft, best_accuracy)},
-                           {"hard_epoch", column(comparison.hard, [](const Run& r) { return static_cast<double>(r.student.best_epoch); })},
-                           {"soft_epoch", column(comparison.soft, [](const Run& r) { return static_cast<double>(r.student.best_epoch); })},
+                           {"hard_epoch", column(comparison.hard, best_epoch)},
+                           {"soft_epoch", column(comparison.soft, best_epoch)},
                            {"soft_minus_hard", at_best.to_json()}}},
                          {"gap_closed", gap_closed},
                          {"verdict", verdict.to_json()}};

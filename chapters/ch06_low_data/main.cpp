@@ -31,7 +31,7 @@ const std::vector<double> kFractions = {0.01, 0.02, 0.05, 0.10, 1.0};
 const std::vector<int64_t> kWidths = {784, 100, 10};  // chapter 5's student
 constexpr int64_t kMinEpochs = 10;                     // every transfer set is seen at least this often
 constexpr int64_t kMinSteps = 1000;                    // and every student takes at least this many steps
-constexpr int kSeeds = 3;                              // compared on options.seed + 1 ... + 3
+constexpr int kSeeds = 8;                              // compared on options.seed + 1 ... + 8
 const std::vector<float> kTemperatures = {2, 4};       // the validation grid (T = 8 lost everywhere in chapter 5)
 const std::vector<float> kAlphas = {0.5f, 0.9f};
 constexpr int kMarginBuckets = 5;
