@@ -181,7 +181,7 @@ int chapter(const book::Options& options) {
   book::Table gradient_table({"T", "|grad| without T^2", "|grad| with T^2", "1/T^2 prediction", "distance to L2 gradient"});
   nlohmann::json gradient_json = nlohmann::json::array();
   std::vector<double> distances;  // for the verdict: T^2 grad's relative distance to the L2 limit, per T
-  double norm_at_1 = 0.0, shrink = 0.0;
+  double norm_at_1 = 0.0, shrink = 0.0, distance_at_100 = 0.0;
   for (float temperature : kGradientTemperatures) {
     Var student_logits(s, true);
     nn::kl_div(autograd::log_softmax(student_logits, temperature), autograd::softmax(Var(t), temperature).value())
@@ -196,6 +196,7 @@ int chapter(const book::Options& options) {
     if (temperature == kGradientTemperatures.front()) norm_at_1 = without;
     shrink = norm_at_1 / without;
     distances.push_back(distance);
+    if (temperature == 100.0f) distance_at_100 = distance;
     gradient_table.add_row({tensor::to_string(temperature), fmt::format("{:.3e}", without), fmt::format("{:.4f}", with),
                             fmt::format("{:.3e}", prediction), fmt::format("{:.1f}%", 100.0 * distance)});
     gradient_json.push_back({{"T", temperature}, {"norm_without_T2", without}, {"norm_with_T2", with},
@@ -232,7 +233,7 @@ int chapter(const book::Options& options) {
                   "the gradient is {:.3g} times smaller at T = {:g} than at T = 1, with it {:.2f}% from the L2 gradient "
                   "(T = 100: {:.1f}%)",
                   monotonic ? "rises at every step" : "does NOT rise at every step", entropies.front(), entropies.back(),
-                  uniform, shrink, largest_t, 100.0 * distances.back(), 100.0 * distances[distances.size() - 2])};
+                  uniform, shrink, largest_t, 100.0 * distances.back(), 100.0 * distance_at_100)};
   book::finish_with_verdicts(options, results, {{"temperature", verdict}});
   return 0;
 }

@@ -19,6 +19,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <string>
@@ -76,6 +77,9 @@ std::vector<double> column(const std::vector<Run>& runs, const std::function<dou
   return out;
 }
 
+double validation_accuracy(const Run& r) { return r.scores.validation_accuracy; }
+double test_accuracy(const Run& r) { return r.scores.test_accuracy; }
+
 Run train_and_score(const book::StudentConfig& config, const book::Targets& targets, const book::Classroom& classroom) {
   const auto start = std::chrono::steady_clock::now();
   book::TrainedStudent student =
@@ -117,8 +121,7 @@ StudentOutcome compare_student(const StudentPlan& plan, const book::Options& opt
     return train_and_score(c, targets, classroom);
   };
   book::HardSoftComparison<Run> comparison = book::compare_hard_soft<Run>(
-      book::soft_grid(plan.temperatures, plan.alphas), tuning_seeds, seeds, train,
-      [](const Run& r) { return r.scores.validation_accuracy; });
+      book::soft_grid(plan.temperatures, plan.alphas), tuning_seeds, seeds, train, validation_accuracy);
 
   // The grid: validation accuracy averaged over the tuning seeds.
   std::vector<std::string> headers = {"alpha \\ T"};
@@ -139,8 +142,7 @@ StudentOutcome compare_student(const StudentPlan& plan, const book::Options& opt
     grid_table.add_row(row);
     grid_plot.series.push_back(series);
   }
-  const double hard_validation =
-      book::mean_std(column(comparison.tuning_hard, [](const Run& r) { return r.scores.validation_accuracy; })).mean;
+  const double hard_validation = book::mean_std(column(comparison.tuning_hard, validation_accuracy)).mean;
   grid_plot.series.push_back(
       {"hard labels", {plan.temperatures.front(), plan.temperatures.back()}, {hard_validation, hard_validation}});
   fmt::print("what was tried: validation accuracy, mean of the tuning seeds (hard labels: {:.4f})\n{}", hard_validation,
@@ -167,10 +169,10 @@ StudentOutcome compare_student(const StudentPlan& plan, const book::Options& opt
              seeds.back(), table.to_text());
   book::write_file(options.file("hard_vs_soft_" + plan.name + ".csv"), table.to_csv());
 
-  const auto accuracy = [](const Run& r) { return r.scores.test_accuracy; };
   const auto best_accuracy = [](const Run& r) { return r.best_test_accuracy; };
   const auto best_epoch = [](const Run& r) { return static_cast<double>(r.student.best_epoch); };
-  const std::vector<double> hard_acc = column(comparison.hard, accuracy), soft_acc = column(comparison.soft, accuracy);
+  const std::vector<double> hard_acc = column(comparison.hard, test_accuracy),
+                            soft_acc = column(comparison.soft, test_accuracy);
   const book::PairedDifference equal_budget = book::paired_difference(hard_acc, soft_acc);
   const book::PairedDifference at_best = book::paired_difference(column(comparison.hard, best_accuracy),
                                                                  column(comparison.soft, best_accuracy));
@@ -210,8 +212,7 @@ StudentOutcome compare_student(const StudentPlan& plan, const book::Options& opt
                          {"tuning_seeds", tuning_seeds},
                          {"seeds", seeds},
                          {"validation_grid", book::to_json(comparison.candidates)},
-                         {"hard_validation_accuracy_tuning_seeds",
-                          column(comparison.tuning_hard, [](const Run& r) { return r.scores.validation_accuracy; })},
+                         {"hard_validation_accuracy_tuning_seeds", column(comparison.tuning_hard, validation_accuracy)},
                          {"T", comparison.chosen.temperature},
                          {"alpha", comparison.chosen.alpha},
                          {"hard", hard_json},
@@ -242,11 +243,11 @@ void plot_learning_curves(const StudentPlan& plan, const book::HardSoftCompariso
       s.y.push_back(r.validation_accuracy);
     }
     curves.series.push_back(s);
-    double best = 0;  // the validation accuracy of the record of the best epoch
-    for (const book::EpochRecord& r : run->student.curve) best = r.epoch == run->student.best_epoch ? r.validation_accuracy : best;
+    const auto best = std::find_if(run->student.curve.begin(), run->student.curve.end(),
+                                   [&](const book::EpochRecord& r) { return r.epoch == run->student.best_epoch; });
     fmt::print("{} student, {:<22} validation accuracy after epoch {}: {:.4f}, best {:.4f} (epoch {}), after the last: {:.4f}\n",
-               plan.name, name, run->student.curve.front().epoch, run->student.curve.front().validation_accuracy, best,
-               run->student.best_epoch, run->student.curve.back().validation_accuracy);
+               plan.name, name, run->student.curve.front().epoch, run->student.curve.front().validation_accuracy,
+               best->validation_accuracy, run->student.best_epoch, run->student.curve.back().validation_accuracy);
   }
   fmt::print("{}\n", book::save_plot(options.out, "learning_curves_" + plan.name, curves));
 }
@@ -288,7 +289,8 @@ int chapter(const book::Options& options) {
   nlohmann::json results, students = nlohmann::json::array();
   std::vector<std::pair<std::string, book::Verdict>> verdicts;
   double seconds = 0;
-  for (const StudentOutcome& o : outcomes) {
+  for (size_t k = 0; k < plans.size(); ++k) {
+    const StudentOutcome& o = outcomes[k];
     for (const std::vector<Run>* runs : {&o.comparison.tuning_hard, &o.comparison.hard, &o.comparison.soft}) {
       for (const Run& r : *runs) seconds += r.seconds;
     }
@@ -296,11 +298,10 @@ int chapter(const book::Options& options) {
       for (const Run& r : runs) seconds += r.seconds;
     }
     students.push_back(o.json);
-    verdicts.emplace_back(o.json["name"].get<std::string>() + " student", o.verdict);
-    fmt::print("{} student: test accuracy {} (hard) vs {} (soft, {})\n", o.json["name"].get<std::string>(),
-               book::mean_std(o.json["hard"]["test_accuracy"].get<std::vector<double>>()).to_string(),
-               book::mean_std(o.json["soft"]["test_accuracy"].get<std::vector<double>>()).to_string(),
-               o.comparison.chosen.describe());
+    verdicts.emplace_back(plans[k].name + " student", o.verdict);
+    fmt::print("{} student: test accuracy {} (hard) vs {} (soft, {})\n", plans[k].name,
+               book::mean_std(column(o.comparison.hard, test_accuracy)).to_string(),
+               book::mean_std(column(o.comparison.soft, test_accuracy)).to_string(), o.comparison.chosen.describe());
   }
   fmt::print("{:.0f} s of student training\n", seconds);
   results["teacher_test_accuracy"] = classroom.teacher_test_accuracy;
