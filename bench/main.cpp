@@ -1,5 +1,5 @@
 // The benchmark runner: Google Benchmark's own flags, plus --threads N for the library's
-// kernels and OpenBLAS (both cores by default).
+// kernels and OpenBLAS (both cores by default). The context names the BLAS and its kernels.
 #include "tensor/parallel.h"
 
 #include <benchmark/benchmark.h>
@@ -33,6 +33,10 @@ int main(int argc, char** argv) {
   }
   tensor::set_flush_denormal(true);  // as the chapters run
   benchmark::AddCustomContext("threads", std::to_string(tensor::num_threads()));
+  // Every number below depends on which kernels OpenBLAS picked for this CPU: name them.
+  const tensor::BlasInfo blas = tensor::blas_info();
+  benchmark::AddCustomContext("blas", blas.library + " " + blas.version + ", " + blas.kernel + " kernels, " +
+                                          std::to_string(blas.threads) + " threads");
   int count = static_cast<int>(rest.size());
   benchmark::Initialize(&count, rest.data());
   if (benchmark::ReportUnrecognizedArguments(count, rest.data())) return 2;

@@ -1,0 +1,168 @@
+// What the book's chapters spend their time on, as they run it: the teacher's training step
+// (BatchNorm, dropout, flips, Adam), the small student's distillation step, an evaluation
+// pass over 10,000 images, and Adam's update of the teacher's parameters.
+#include "autograd/variable.h"
+#include "bench/common.h"
+#include "chapters/common/book_data.h"
+#include "chapters/common/student.h"
+#include "chapters/common/teacher.h"
+#include "nn/losses.h"
+#include "nn/optim.h"
+#include "tensor/ops.h"
+
+#include <benchmark/benchmark.h>
+#include <cblas.h>
+
+#include <chrono>
+
+namespace {
+
+using autograd::Var;
+using tensor::Tensor;
+
+constexpr int64_t kBatch = 128;
+
+nn::Labels random_labels(int64_t n, uint64_t seed = 11) {
+  tensor::Generator gen(seed);
+  nn::Labels y;
+  for (int64_t i = 0; i < n; ++i) y.push_back(gen.below(10));
+  return y;
+}
+
+// FLOPs of the teacher's step: its four products (see BM_CnnTrainStep), the layer sizes
+// taken from the configuration.
+double teacher_step_flops(const book::TeacherConfig& c) {
+  const double conv1 = 28.0 * 28 * 9 * double(c.conv1);
+  const double conv2 = 14.0 * 14 * (double(c.conv1) * 9) * double(c.conv2);
+  const double fc1 = double(c.conv2) * 7 * 7 * double(c.hidden);
+  const double fc2 = double(c.hidden) * 10;
+  return 2.0 * kBatch * (2 * conv1 + 3 * conv2 + 3 * fc1 + 3 * fc2);
+}
+
+// The ch02 teacher as ch02 trains it: make_teacher's network in training mode (BatchNorm
+// on batch statistics, dropout), each batch flipped by the teacher's augmentation, Adam.
+void BM_TeacherTrainStep(benchmark::State& state) {
+  const book::TeacherConfig config;
+  tensor::Generator gen(config.seed);
+  std::shared_ptr<nn::Sequential> teacher = book::make_teacher(config, gen);
+  teacher->train();
+  nn::Augmentation augment(book::teacher_augmentation(config, {}), 5);
+  const Tensor batch = bench::random_tensor({kBatch, 1, 28, 28});
+  const nn::Labels labels = random_labels(kBatch);
+  nn::Adam opt(teacher->parameters(), config.lr);
+  for (auto _ : state) {
+    Tensor images = batch.clone();
+    augment(images);
+    opt.zero_grad();
+    nn::cross_entropy((*teacher)(Var(images)), labels).backward();
+    opt.step();
+  }
+  bench::set_gflops(state, teacher_step_flops(config));
+  state.SetItemsProcessed(state.iterations() * kBatch);
+}
+
+// Seconds per call of C[M, N] = A[M, K] B[K, N] (or with a transposed operand), the way
+// the step's products are shaped: the BLAS share of a step, measured apart from it.
+struct Product {
+  CBLAS_TRANSPOSE ta, tb;
+  int m, n, k;
+};
+
+double seconds_of_products(const std::vector<Product>& products) {
+  constexpr int kRepeats = 200;
+  std::vector<std::vector<float>> a, b, c;
+  for (const Product& p : products) {
+    a.emplace_back(static_cast<size_t>(p.m) * p.k, 0.5f);
+    b.emplace_back(static_cast<size_t>(p.k) * p.n, 0.25f);
+    c.emplace_back(static_cast<size_t>(p.m) * p.n, 0.0f);
+  }
+  const auto run_all = [&] {
+    for (size_t i = 0; i < products.size(); ++i) {
+      const Product& p = products[i];
+      cblas_sgemm(CblasRowMajor, p.ta, p.tb, p.m, p.n, p.k, 1.0f, a[i].data(), p.ta == CblasNoTrans ? p.k : p.m,
+                  b[i].data(), p.tb == CblasNoTrans ? p.n : p.k, 0.0f, c[i].data(), p.n);
+    }
+  };
+  run_all();  // warm
+  const auto start = std::chrono::steady_clock::now();
+  for (int r = 0; r < kRepeats; ++r) run_all();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / kRepeats;
+}
+
+// The small student of ch05 and ch06 (784-100-10) against cached teacher logits, as
+// book::train_student steps it (distillation loss at T = 2, alpha = 0.5, SGD with
+// momentum). Its products are small, so the fixed costs of a step show: the counter
+// non_blas_us is the step's time minus that of its five products run alone.
+void BM_SmallStudentStep(benchmark::State& state) {
+  const std::vector<int64_t> widths = {784, 100, 10};
+  tensor::Generator gen(3);
+  std::shared_ptr<nn::Sequential> student = book::make_mlp(widths, gen);
+  const Tensor images = bench::random_tensor({kBatch, 784});
+  const Tensor teacher_logits = tensor::mul(bench::random_tensor({kBatch, 10}, 9), 5.0f);
+  const nn::Labels labels = random_labels(kBatch);
+  nn::SGD opt(student->parameters(), 0.05f, 0.9f);
+  const auto start = std::chrono::steady_clock::now();
+  for (auto _ : state) {
+    opt.zero_grad();
+    nn::distillation_loss((*student)(Var(images)), teacher_logits, labels, 2.0f, 0.5f).backward();
+    opt.step();
+  }
+  const double step = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() /
+                      double(state.iterations());
+  // Forward x W1^T and h W2^T; backward dh = dz W2, dW2 = dz^T h, dW1 = dh^T x.
+  const int b = kBatch;
+  const double blas = seconds_of_products({{CblasNoTrans, CblasTrans, b, 100, 784},
+                                           {CblasNoTrans, CblasTrans, b, 10, 100},
+                                           {CblasNoTrans, CblasNoTrans, b, 100, 10},
+                                           {CblasTrans, CblasNoTrans, 10, 100, b},
+                                           {CblasTrans, CblasNoTrans, 100, 784, b}});
+  const double flops = 2.0 * kBatch * (3.0 * 100 * 10 + 2.0 * 784 * 100);
+  bench::set_gflops(state, flops);
+  state.counters["blas_us"] = blas * 1e6;
+  state.counters["non_blas_us"] = (step - blas) * 1e6;
+  state.SetItemsProcessed(state.iterations() * kBatch);
+}
+
+// One evaluation pass of the teacher over 10,000 images (the test set's size), in
+// evaluation mode without a graph, in book::predict_logits' batches of 256.
+void BM_TeacherEvaluate(benchmark::State& state) {
+  const book::TeacherConfig config;
+  tensor::Generator gen(config.seed);
+  std::shared_ptr<nn::Sequential> teacher = book::make_teacher(config, gen);
+  constexpr int64_t kImages = 10000;
+  nn::Dataset data{.images = std::vector<uint8_t>(kImages * 28 * 28), .labels = nn::Labels(kImages, 0), .height = 28,
+                   .width = 28, .classes = 10};
+  tensor::Generator pixels(4);
+  for (uint8_t& p : data.images) p = static_cast<uint8_t>(pixels.below(256));
+  std::vector<int64_t> all(kImages);
+  for (int64_t i = 0; i < kImages; ++i) all[static_cast<size_t>(i)] = i;
+  for (auto _ : state) benchmark::DoNotOptimize(book::predict_logits(*teacher, data, all, {0.29f, 0.35f}));
+  // Forward only: one product per layer.
+  bench::set_gflops(state, teacher_step_flops(config) / 3.0 * (kImages / double(kBatch)));
+  state.SetItemsProcessed(state.iterations() * kImages);
+}
+
+// Adam's update of the teacher's parameters (gradients given), the step ch02 takes
+// after every batch.
+void BM_AdamStepTeacher(benchmark::State& state) {
+  const book::TeacherConfig config;
+  tensor::Generator gen(config.seed);
+  std::shared_ptr<nn::Sequential> teacher = book::make_teacher(config, gen);
+  std::vector<Var> params = teacher->parameters();
+  int64_t count = 0;
+  // One backward pass leaves a gradient on every parameter.
+  nn::cross_entropy((*teacher)(Var(bench::random_tensor({kBatch, 1, 28, 28}))), random_labels(kBatch)).backward();
+  for (const Var& p : params) count += p.value().numel();
+  nn::Adam opt(params, 1e-6f);
+  for (auto _ : state) opt.step();
+  state.counters["parameters"] = double(count);
+  // Each parameter reads theta, g, m, v and writes theta, m, v: 7 floats.
+  state.counters["GB/s"] = benchmark::Counter(7.0 * 4 * double(count) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+BENCHMARK(BM_TeacherTrainStep)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_SmallStudentStep)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_TeacherEvaluate)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_AdamStepTeacher)->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+}  // namespace
