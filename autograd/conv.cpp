@@ -37,8 +37,8 @@ Var conv2d(const Var& x, const Var& weight, const Var& bias, int64_t stride, int
 Var max_pool2d(const Var& x, int64_t kernel, int64_t stride) {
   T::MaxPool2dResult r = T::max_pool2d(x.value(), kernel, stride);
   return make_var(std::move(r.values), {x}, "max_pool2d",
-                  [argmax = std::move(r.argmax), shape = x.shape()](const Tensor& dy, Grads& g) {
-                    g[0] += T::max_pool2d_backward(dy, argmax, shape);
+                  [where = std::move(r.where), shape = x.shape(), kernel, stride](const Tensor& dy, Grads& g) {
+                    g[0] += T::max_pool2d_backward(dy, where, shape, kernel, stride);
                   });
 }
 

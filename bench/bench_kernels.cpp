@@ -1,6 +1,7 @@
 // The elementwise and reduction kernels at the sizes a training step uses (batch 128,
 // 1200 hidden units), in GB/s of memory traffic: bytes read plus bytes written.
 #include "bench/common.h"
+#include "tensor/conv.h"
 #include "tensor/ops.h"
 
 #include <benchmark/benchmark.h>
@@ -52,10 +53,30 @@ void BM_LogSoftmax(benchmark::State& state) {
   set_bytes(state, 2.0 * kRows * 10 * sizeof(float));
 }
 
+// The teacher's first pooling: 2x2 windows over its first convolution's output
+// [128, 32, 28, 28]. Reads x, writes the maxima and one byte per maximum.
+void BM_MaxPool2d(benchmark::State& state) {
+  const Tensor x = bench::random_tensor({kRows, 32, 28, 28});
+  for (auto _ : state) benchmark::DoNotOptimize(tensor::max_pool2d(x, 2, 2));
+  set_bytes(state, x.numel() * (sizeof(float) + 1.25));
+}
+
+// Its gradient: reads dy and the positions, writes the [128, 32, 28, 28] input gradient.
+void BM_MaxPool2dBackward(benchmark::State& state) {
+  const Tensor x = bench::random_tensor({kRows, 32, 28, 28});
+  const tensor::MaxPool2dResult pooled = tensor::max_pool2d(x, 2, 2);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(tensor::max_pool2d_backward(pooled.values, pooled.where, x.shape(), 2, 2));
+  }
+  set_bytes(state, x.numel() * (sizeof(float) + 1.25));
+}
+
 BENCHMARK(BM_AddBias)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Relu)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Mul)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_SumRows)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_LogSoftmax)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_MaxPool2d)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_MaxPool2dBackward)->Unit(benchmark::kMicrosecond);
 
 }  // namespace

@@ -44,16 +44,16 @@ double mlp_step_flops(const std::vector<int64_t>& widths) {
   return 2.0 * kBatch * per_example;
 }
 
-// The teacher-sized CNN: conv 3x3 (1 -> 32) - ReLU - pool 2 - conv 3x3 (32 -> 64) - ReLU - pool 2
-// - 256 hidden - 10.
+// The teacher-sized CNN: conv 3x3 (1 -> 32) - pool 2 - ReLU - conv 3x3 (32 -> 64) - pool 2 - ReLU
+// - 256 hidden - 10 (pooling before the ReLU, as the teacher does: the same function).
 nn::Sequential cnn(tensor::Generator& gen) {
   nn::Sequential m;
   m.emplace<nn::Conv2d>(1, 32, 3, 1, 1, gen);
-  m.emplace<nn::ReLU>();
   m.emplace<nn::MaxPool2d>(2);
+  m.emplace<nn::ReLU>();
   m.emplace<nn::Conv2d>(32, 64, 3, 1, 1, gen);
-  m.emplace<nn::ReLU>();
   m.emplace<nn::MaxPool2d>(2);
+  m.emplace<nn::ReLU>();
   m.emplace<nn::Flatten>();
   m.emplace<nn::Linear>(64 * 7 * 7, 256, gen);
   m.emplace<nn::ReLU>();

@@ -6,7 +6,12 @@
 #include <cblas.h>
 #include <omp.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <algorithm>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -82,7 +87,15 @@ void columns_to_image(const float* cols, const Windows& g, float* image) {
           if (y < 0 || y >= g.h) continue;
           const float* in = cols + oh * g.out_w;
           const int64_t base = y * g.w - g.padding + j;
-          for (int64_t ow = first; ow < last; ++ow) plane[base + ow * g.stride] += in[ow];
+          if (g.stride == 1) {
+            // A contiguous run, and cols never overlaps the image: vectorised adds.
+            float* __restrict to = plane + base;
+            const float* __restrict from = in;
+#pragma omp simd
+            for (int64_t ow = first; ow < last; ++ow) to[ow] += from[ow];
+          } else {
+            for (int64_t ow = first; ow < last; ++ow) plane[base + ow * g.stride] += in[ow];
+          }
         }
         cols += g.out_h * g.out_w;
       }
@@ -107,6 +120,26 @@ Windows conv_geometry(const Tensor& x, const Tensor& weight, const Tensor& bias,
                      std::to_string(weight.shape()[0]) + " output channels");
   }
   return windows(x.shape(), weight.shape()[2], weight.shape()[3], stride, padding, op);
+}
+
+// sums[o] += the sum of dy[o, 0..pixels), each channel added in pixel order (a fixed order,
+// so the bits do not depend on anything else). A sum is a chain of dependent additions;
+// eight channels at a time keep eight chains in flight instead of one.
+void add_channel_sums(const float* dy, int64_t channels, int64_t pixels, float* sums) {
+  constexpr int64_t kChains = 8;
+  int64_t o = 0;
+  for (; o + kChains <= channels; o += kChains) {
+    float s[kChains] = {};
+    for (int64_t p = 0; p < pixels; ++p) {
+      for (int64_t k = 0; k < kChains; ++k) s[k] += dy[(o + k) * pixels + p];
+    }
+    for (int64_t k = 0; k < kChains; ++k) sums[o + k] += s[k];
+  }
+  for (; o < channels; ++o) {
+    float s = 0.0f;
+    for (int64_t p = 0; p < pixels; ++p) s += dy[o * pixels + p];
+    sums[o] += s;
+  }
 }
 
 // [begin, end) of the images thread t of `threads` handles: a fixed static split.
@@ -258,13 +291,7 @@ Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& wei
                     static_cast<int>(pixels), 1.0f, d, static_cast<int>(pixels), cols.data(), static_cast<int>(pixels),
                     1.0f, dw[static_cast<size_t>(t)].data(), static_cast<int>(rows));
       }
-      if (need_bias) {
-        for (int64_t o = 0; o < out_channels; ++o) {
-          float s = 0.0f;
-          for (int64_t p = 0; p < pixels; ++p) s += d[o * pixels + p];
-          db[static_cast<size_t>(t)][static_cast<size_t>(o)] += s;
-        }
-      }
+      if (need_bias) add_channel_sums(d, out_channels, pixels, db[static_cast<size_t>(t)].data());
       if (need_input) {
         // dcols[CKK, HoWo] = W[O, CKK]^T dy_n[O, HoWo], then back onto the image's pixels.
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, static_cast<int>(rows), static_cast<int>(pixels),
@@ -289,80 +316,202 @@ Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& wei
   return r;
 }
 
+namespace {
+
+// Checks a pooling's geometry: rank 4 and a window of at most kMaxPoolKernelMax.
+Windows pool_geometry(const Shape& image, int64_t kernel, int64_t stride, const char* op) {
+  if (image.size() != 4) throw ShapeError(std::string(op) + ": expects an NCHW image batch, got shape " + to_string(image));
+  if (kernel > kMaxPoolKernelMax) {
+    throw ValueError(std::string(op) + ": a window of " + std::to_string(kernel) + " is larger than the " +
+                     std::to_string(kMaxPoolKernelMax) + " supported");
+  }
+  return windows(image, kernel, kernel, stride, 0, op);
+}
+
+// The maximum of a 2 x 2 window and its position, the first maximum in row-major order: the
+// first maximum of each pair, then the lower pair's only where it is strictly larger. A NaN
+// in the lower pair loses, as in the general loop, where nothing compares greater than the
+// NaN or the value already held.
+inline float max_of_window(float a, float b, float c, float d, uint8_t& at) {
+  const bool right_top = b > a;
+  const bool right_bottom = d > c || c != c;
+  const float upper = right_top ? b : a;
+  const float lower = right_bottom ? d : c;
+  const bool down = lower > upper;
+  at = static_cast<uint8_t>(down ? 2 + right_bottom : right_top);
+  return down ? lower : upper;
+}
+
+#if defined(__SSE2__)
+// a where mask is set, b elsewhere (SSE2 has no blend).
+inline __m128 select(__m128 mask, __m128 a, __m128 b) { return _mm_or_ps(_mm_and_ps(mask, a), _mm_andnot_ps(mask, b)); }
+#endif
+
+// One plane's 2 x 2, stride-2 pooling: two input rows make one output row. Four windows at a
+// time in SSE2 (every x86-64 has it; the compiler does not vectorise the stride-2 reads and
+// byte stores by itself), the same comparisons as max_of_window, which does the rest.
+void pool_plane_2x2(const float* image, const Windows& g, float* out, uint8_t* where) {
+  const int64_t out_h = g.out_h, out_w = g.out_w, w = g.w;
+  for (int64_t oh = 0; oh < out_h; ++oh) {
+    const float* top = image + 2 * oh * w;
+    const float* bottom = top + w;
+    float* o = out + oh * out_w;
+    uint8_t* at = where + oh * out_w;
+    int64_t ow = 0;
+#if defined(__SSE2__)
+    for (; ow + 4 <= out_w; ow += 4) {
+      const __m128 t0 = _mm_loadu_ps(top + 2 * ow), t1 = _mm_loadu_ps(top + 2 * ow + 4);
+      const __m128 b0 = _mm_loadu_ps(bottom + 2 * ow), b1 = _mm_loadu_ps(bottom + 2 * ow + 4);
+      const __m128 a = _mm_shuffle_ps(t0, t1, _MM_SHUFFLE(2, 0, 2, 0)), b = _mm_shuffle_ps(t0, t1, _MM_SHUFFLE(3, 1, 3, 1));
+      const __m128 c = _mm_shuffle_ps(b0, b1, _MM_SHUFFLE(2, 0, 2, 0)), d = _mm_shuffle_ps(b0, b1, _MM_SHUFFLE(3, 1, 3, 1));
+      const __m128 right_top = _mm_cmpgt_ps(b, a);
+      const __m128 right_bottom = _mm_or_ps(_mm_cmpgt_ps(d, c), _mm_cmpunord_ps(c, c));
+      const __m128 upper = select(right_top, b, a), lower = select(right_bottom, d, c);
+      const __m128 down = _mm_cmpgt_ps(lower, upper);
+      _mm_storeu_ps(o + ow, select(down, lower, upper));
+      const __m128i one = _mm_set1_epi32(1);
+      const __m128i lower_at = _mm_add_epi32(_mm_and_si128(_mm_castps_si128(right_bottom), one), _mm_set1_epi32(2));
+      const __m128i upper_at = _mm_and_si128(_mm_castps_si128(right_top), one);
+      __m128i position = _mm_castps_si128(select(down, _mm_castsi128_ps(lower_at), _mm_castsi128_ps(upper_at)));
+      position = _mm_packus_epi16(_mm_packs_epi32(position, position), position);  // four bytes
+      const int32_t bytes = _mm_cvtsi128_si32(position);
+      std::memcpy(at + ow, &bytes, sizeof bytes);
+    }
+#endif
+    for (; ow < out_w; ++ow) {
+      o[ow] = max_of_window(top[2 * ow], top[2 * ow + 1], bottom[2 * ow], bottom[2 * ow + 1], at[ow]);
+    }
+  }
+}
+
+// The gradient of one plane's 2 x 2, stride-2 pooling over a plane the windows tile: each
+// window gets its output's gradient at its maximum and 0 at its other three pixels.
+void unpool_plane_2x2(const float* dy, const uint8_t* where, const Windows& g, float* image) {
+  const int64_t out_h = g.out_h, out_w = g.out_w, w = g.w;
+  for (int64_t oh = 0; oh < out_h; ++oh) {
+    float* top = image + 2 * oh * w;
+    float* bottom = top + w;
+    const float* d = dy + oh * out_w;
+    const uint8_t* at = where + oh * out_w;
+    int64_t ow = 0;
+#if defined(__SSE2__)
+    const __m128i zero = _mm_setzero_si128();
+    for (; ow + 4 <= out_w; ow += 4) {
+      int32_t bytes;
+      std::memcpy(&bytes, at + ow, sizeof bytes);
+      const __m128i position = _mm_unpacklo_epi16(_mm_unpacklo_epi8(_mm_cvtsi32_si128(bytes), zero), zero);
+      const __m128 v = _mm_loadu_ps(d + ow);
+      const auto at_k = [&](int k) { return _mm_and_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(position, _mm_set1_epi32(k))), v); };
+      const __m128 a = at_k(0), b = at_k(1), c = at_k(2), e = at_k(3);
+      _mm_storeu_ps(top + 2 * ow, _mm_unpacklo_ps(a, b));
+      _mm_storeu_ps(top + 2 * ow + 4, _mm_unpackhi_ps(a, b));
+      _mm_storeu_ps(bottom + 2 * ow, _mm_unpacklo_ps(c, e));
+      _mm_storeu_ps(bottom + 2 * ow + 4, _mm_unpackhi_ps(c, e));
+    }
+#endif
+    for (; ow < out_w; ++ow) {
+      top[2 * ow] = at[ow] == 0 ? d[ow] : 0.0f;
+      top[2 * ow + 1] = at[ow] == 1 ? d[ow] : 0.0f;
+      bottom[2 * ow] = at[ow] == 2 ? d[ow] : 0.0f;
+      bottom[2 * ow + 1] = at[ow] == 3 ? d[ow] : 0.0f;
+    }
+  }
+}
+
+// One plane's pooling over any k x k window and stride.
+void pool_plane(const float* image, const Windows& g, float* out, uint8_t* where) {
+  const int64_t k = g.kh;
+  for (int64_t oh = 0; oh < g.out_h; ++oh) {
+    for (int64_t ow = 0; ow < g.out_w; ++ow) {
+      const float* window = image + oh * g.stride * g.w + ow * g.stride;
+      float best = window[0];
+      int64_t at = 0;
+      for (int64_t i = 0; i < k; ++i) {
+        for (int64_t j = 0; j < k; ++j) {
+          if (window[i * g.w + j] > best) best = window[i * g.w + j], at = i * k + j;
+        }
+      }
+      *out++ = best;
+      *where++ = static_cast<uint8_t>(at);
+    }
+  }
+}
+
+}  // namespace
+
 MaxPool2dResult max_pool2d(const Tensor& x, int64_t kernel, int64_t stride) {
-  require_image(x, "max_pool2d");
-  const Windows g = windows(x.shape(), kernel, kernel, stride, 0, "max_pool2d");
+  const Windows g = pool_geometry(x.shape(), kernel, stride, "max_pool2d");
   const Tensor in = x.contiguous();
   MaxPool2dResult r{Tensor::empty({g.n, g.c, g.out_h, g.out_w}), {}};
-  r.argmax.resize(static_cast<size_t>(r.values.numel()));
-  const float* src = in.data();
-  float* out = r.values.data();
-  int64_t* where = r.argmax.data();
+  r.where.resize(static_cast<size_t>(r.values.numel()));
+  const int64_t in_plane = g.h * g.w, out_plane = g.out_h * g.out_w;
+  const bool two_by_two = kernel == 2 && stride == 2;
 #pragma omp parallel for schedule(static) if (x.numel() >= kParallelMinElements)
   for (int64_t plane = 0; plane < g.n * g.c; ++plane) {
-    const float* image = src + plane * g.h * g.w;
-    for (int64_t oh = 0; oh < g.out_h; ++oh) {
-      for (int64_t ow = 0; ow < g.out_w; ++ow) {
-        int64_t best = (oh * g.stride) * g.w + ow * g.stride;
-        for (int64_t i = 0; i < kernel; ++i) {
-          for (int64_t j = 0; j < kernel; ++j) {
-            const int64_t at = (oh * g.stride + i) * g.w + ow * g.stride + j;
-            if (image[at] > image[best]) best = at;
-          }
-        }
-        const int64_t o = (plane * g.out_h + oh) * g.out_w + ow;
-        out[o] = image[best];
-        where[o] = plane * g.h * g.w + best;
-      }
+    const float* image = in.data() + plane * in_plane;
+    float* out = r.values.data() + plane * out_plane;
+    uint8_t* where = r.where.data() + plane * out_plane;
+    if (two_by_two) {
+      pool_plane_2x2(image, g, out, where);
+    } else {
+      pool_plane(image, g, out, where);
     }
   }
   return r;
 }
 
-Tensor max_pool2d_backward(const Tensor& dy, const std::vector<int64_t>& argmax, const Shape& image_shape) {
-  if (image_shape.size() != 4) {
-    throw ShapeError("max_pool2d_backward: expects an NCHW image shape, got " + to_string(image_shape));
-  }
-  if (static_cast<size_t>(dy.numel()) != argmax.size()) {
-    throw ShapeError("max_pool2d_backward: gradient " + to_string(dy.shape()) + " has " + std::to_string(dy.numel()) +
-                     " elements but " + std::to_string(argmax.size()) + " maxima were recorded");
-  }
-  const Tensor g = dy.contiguous();
-  Tensor dx = Tensor::empty(image_shape);  // each plane zeroed by its thread, just before its scatter
-  float* out = dx.data();
-  const float* in = g.data();
-  const int64_t size = dx.numel();
-  const int64_t planes = image_shape[0] * image_shape[1];
-  const int64_t plane_size = image_shape[2] * image_shape[3];
-  const int64_t per_plane = planes > 0 ? static_cast<int64_t>(argmax.size()) / planes : 0;
-  if (per_plane * planes != static_cast<int64_t>(argmax.size())) {
-    throw ShapeError("max_pool2d_backward: " + std::to_string(argmax.size()) + " maxima do not split over the " +
-                     std::to_string(planes) + " planes of " + to_string(image_shape));
-  }
-  // Every maximum must lie in its own plane, as max_pool2d records it: planes are then
-  // split among threads, each zeroing its plane and adding its gradients in order. A
-  // position outside its plane is skipped and reported (the lowest such entry) after.
-  int64_t bad = -1;
-#pragma omp parallel for schedule(static) if (size >= kParallelMinElements)
-  for (int64_t plane = 0; plane < planes; ++plane) {
-    float* target = out + plane * plane_size;
-    std::fill(target, target + plane_size, 0.0f);
-    for (int64_t i = plane * per_plane; i < (plane + 1) * per_plane; ++i) {
-      const int64_t at = argmax[static_cast<size_t>(i)] - plane * plane_size;
-      if (at < 0 || at >= plane_size) {
-#pragma omp critical(max_pool2d_backward_bad)
-        bad = bad < 0 ? i : std::min(bad, i);
-        continue;
-      }
-      target[at] += in[i];
-    }
-  }
-  if (bad >= 0) {
-    const int64_t at = argmax[static_cast<size_t>(bad)];
-    throw ShapeError("max_pool2d_backward: recorded position " + std::to_string(at) +
-                     (at < 0 || at >= size ? " outside image " : " is not in plane " +
-                                                                     std::to_string(bad / per_plane) + " of ") +
+Tensor max_pool2d_backward(const Tensor& dy, const std::vector<uint8_t>& where, const Shape& image_shape,
+                           int64_t kernel, int64_t stride) {
+  const Windows g = pool_geometry(image_shape, kernel, stride, "max_pool2d_backward");
+  const Shape pooled{g.n, g.c, g.out_h, g.out_w};
+  if (dy.shape() != pooled || static_cast<int64_t>(where.size()) != dy.numel()) {
+    throw ShapeError("max_pool2d_backward: gradient " + to_string(dy.shape()) + " with " + std::to_string(where.size()) +
+                     " recorded maxima does not match the pooling " + to_string(pooled) + " of " +
                      to_string(image_shape));
+  }
+  // The largest recorded position first (a vectorised pass), the offending one only if needed.
+  uint8_t largest = 0;
+#pragma omp simd reduction(max : largest)
+  for (size_t i = 0; i < where.size(); ++i) largest = std::max(largest, where[i]);
+  if (largest >= kernel * kernel) {
+    const auto outside = std::find_if(where.begin(), where.end(), [&](uint8_t at) { return at >= kernel * kernel; });
+    throw ShapeError("max_pool2d_backward: recorded position " + std::to_string(*outside) + " (element " +
+                     std::to_string(outside - where.begin()) + ") lies outside a " + std::to_string(kernel) + "x" +
+                     std::to_string(kernel) + " window");
+  }
+  const Tensor grad = dy.contiguous();
+  Tensor dx = Tensor::empty(image_shape);
+  const int64_t in_plane = g.h * g.w, out_plane = g.out_h * g.out_w;
+  // Windows that tile the plane cover every pixel exactly once: each is written, not added.
+  const bool tiles = kernel == stride && g.out_h * kernel == g.h && g.out_w * kernel == g.w;
+#pragma omp parallel for schedule(static) if (dx.numel() >= kParallelMinElements)
+  for (int64_t plane = 0; plane < g.n * g.c; ++plane) {
+    float* image = dx.data() + plane * in_plane;
+    const float* d = grad.data() + plane * out_plane;
+    const uint8_t* at = where.data() + plane * out_plane;
+    if (tiles && kernel == 2) {
+      unpool_plane_2x2(d, at, g, image);
+      continue;
+    }
+    if (tiles) {
+      for (int64_t oh = 0; oh < g.out_h; ++oh) {
+        for (int64_t ow = 0; ow < g.out_w; ++ow) {
+          float* window = image + oh * kernel * g.w + ow * kernel;
+          const int64_t o = oh * g.out_w + ow;
+          for (int64_t i = 0; i < kernel; ++i) {
+            for (int64_t j = 0; j < kernel; ++j) window[i * g.w + j] = at[o] == i * kernel + j ? d[o] : 0.0f;
+          }
+        }
+      }
+      continue;
+    }
+    std::fill(image, image + in_plane, 0.0f);
+    for (int64_t oh = 0; oh < g.out_h; ++oh) {
+      for (int64_t ow = 0; ow < g.out_w; ++ow) {
+        const int64_t o = oh * g.out_w + ow;
+        image[(oh * stride + at[o] / kernel) * g.w + ow * stride + at[o] % kernel] += d[o];
+      }
+    }
   }
   return dx;
 }

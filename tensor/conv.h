@@ -81,28 +81,45 @@ Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& wei
                             bool need_input, bool need_weight, bool need_bias);
 
 /// \ingroup tensor
-/// \brief The result of `max_pool2d`: the maxima and where each came from.
+/// \brief The result of `max_pool2d`: the maxima and where in its window each came from.
+///
+/// A window's position is one byte, \f$ i k + j \f$ for row i and column j of a k x k window,
+/// not a flat index into the image: an eighth of the memory, written and read once per step.
 struct MaxPool2dResult {
-  Tensor values;                 ///< [N, C, Ho, Wo]
-  std::vector<int64_t> argmax;   ///< per output element, the flat index of its maximum in x (contiguous NCHW)
+  Tensor values;               ///< [N, C, Ho, Wo]
+  std::vector<uint8_t> where;  ///< per output element, \f$ i k + j \f$ of its window's maximum
 };
+
+/// \ingroup tensor
+/// \brief Largest window `max_pool2d` takes: 16 x 16, so that a position fits in one byte.
+inline constexpr int64_t kMaxPoolKernelMax = 16;
 
 /// \ingroup tensor
 /// \brief 2-D max pooling over k x k windows with stride s (no padding).
 ///
 /// \f[ y[n, c, o_h, o_w] = \max_{0 \le i, j < k} x[n, c, o_h s + i, o_w s + j] \f]
 /// On ties the first maximum in row-major window order wins. NaN is not propagated (a
-/// NaN never compares greater), unlike `tensor::max`.
-/// \param x [N, C, H, W] \param kernel k \param stride s
+/// NaN never compares greater), unlike `tensor::max`. The 2 x 2, stride-2 pooling of every
+/// CNN in the book takes a loop of its own over pairs of rows; any other window the
+/// general loop, and a test holds both to the definition above.
+/// \param x [N, C, H, W] \param kernel k, at most `kMaxPoolKernelMax` \param stride s
 /// \returns the maxima [N, C, Ho, Wo] and their positions
-/// \throws ShapeError when x is not rank 4; ValueError as `conv_output_size`.
+/// \throws ShapeError when x is not rank 4; ValueError as `conv_output_size`, or when k > 16.
 MaxPool2dResult max_pool2d(const Tensor& x, int64_t kernel, int64_t stride);
 
 /// \ingroup tensor
 /// \brief The gradient of `max_pool2d`: each output gradient goes to the position of its maximum.
-/// \param dy [N, C, Ho, Wo] \param argmax from `max_pool2d` \param image_shape [N, C, H, W]
+///
+/// \f[ \frac{\partial L}{\partial x[n, c, h, w]} = \sum_{(o_h, o_w):\ \text{its maximum is at } (h, w)}
+///     \frac{\partial L}{\partial y[n, c, o_h, o_w]} \f]
+/// Windows that tile the image (k = s, dividing H and W) write every input pixel once, with
+/// no zeroing pass; overlapping or partial ones zero each plane and add.
+/// \param dy [N, C, Ho, Wo] \param where from `max_pool2d` \param image_shape [N, C, H, W] of its input
+/// \param kernel k \param stride s, as given to `max_pool2d`
 /// \returns [N, C, H, W]
-/// \throws ShapeError when dy and argmax differ in size or a recorded position lies outside image_shape.
-Tensor max_pool2d_backward(const Tensor& dy, const std::vector<int64_t>& argmax, const Shape& image_shape);
+/// \throws ShapeError when dy does not match the pooling of image_shape, `where` has another
+/// size, or a recorded position lies outside its k x k window.
+Tensor max_pool2d_backward(const Tensor& dy, const std::vector<uint8_t>& where, const Shape& image_shape,
+                           int64_t kernel, int64_t stride);
 
 }  // namespace tensor

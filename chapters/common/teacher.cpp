@@ -14,9 +14,9 @@ namespace book {
 
 namespace {
 
-// "conv3x3-batchnorm-relu-pool2-...": the layers make_teacher builds for this configuration.
+// "conv3x3-batchnorm-pool2-relu-...": the layers make_teacher builds for this configuration.
 std::string architecture(const TeacherConfig& c) {
-  const std::string conv = c.batch_norm ? "conv3x3-batchnorm-relu-pool2" : "conv3x3-relu-pool2";
+  const std::string conv = c.batch_norm ? "conv3x3-batchnorm-pool2-relu" : "conv3x3-pool2-relu";
   return conv + "-" + conv + (c.dropout_conv > 0 ? "-dropout" : "") + "-linear-relu-dropout-linear";
 }
 
@@ -58,12 +58,12 @@ std::shared_ptr<nn::Sequential> make_teacher(const TeacherConfig& c, tensor::Gen
   auto m = std::make_shared<nn::Sequential>();
   m->emplace<nn::Conv2d>(1, c.conv1, 3, 1, 1, gen);
   if (c.batch_norm) m->emplace<nn::BatchNorm2d>(c.conv1);
-  m->emplace<nn::ReLU>();
   m->emplace<nn::MaxPool2d>(2);
+  m->emplace<nn::ReLU>();
   m->emplace<nn::Conv2d>(c.conv1, c.conv2, 3, 1, 1, gen);
   if (c.batch_norm) m->emplace<nn::BatchNorm2d>(c.conv2);
-  m->emplace<nn::ReLU>();
   m->emplace<nn::MaxPool2d>(2);
+  m->emplace<nn::ReLU>();
   m->emplace<nn::Flatten>();
   if (c.dropout_conv > 0.0f) m->emplace<nn::Dropout>(c.dropout_conv, gen);
   m->emplace<nn::Linear>(c.conv2 * 7 * 7, c.hidden, gen);

@@ -25,7 +25,7 @@ struct TeacherConfig {
   int64_t epochs = 24;         ///< passes over the training part
   int64_t batch = 128;         ///< images per step
   float lr = 3e-3f;            ///< Adam's peak learning rate, cosine-annealed to 0
-  bool batch_norm = true;      ///< BatchNorm2d after each convolution (before its ReLU)
+  bool batch_norm = true;      ///< BatchNorm2d after each convolution (before its pooling and ReLU)
   bool horizontal_flip = true; ///< augmentation: mirror half the training images, drawn anew each batch
   int64_t max_shift = 0;       ///< augmentation: random shifts of up to this many pixels (0: none)
   uint64_t seed = 1;           ///< initialisation, data order, dropout and shifts
@@ -39,9 +39,14 @@ struct TeacherConfig {
 TeacherConfig teacher_config(const Options& options);
 
 /// \ingroup chapters
-/// \brief The teacher network: conv 3x3 - [BatchNorm] - ReLU - max-pool 2 - conv 3x3 - [BatchNorm] -
-/// ReLU - max-pool 2 - [dropout, if dropout_conv > 0] - linear - ReLU - dropout - linear, on
+/// \brief The teacher network: conv 3x3 - [BatchNorm] - max-pool 2 - ReLU - conv 3x3 - [BatchNorm] -
+/// max-pool 2 - ReLU - [dropout, if dropout_conv > 0] - linear - ReLU - dropout - linear, on
 /// [N, 1, 28, 28] images, 10 logits out.
+///
+/// Each block pools before its ReLU: the ReLU is monotone, so
+/// \f$ \max_{\text{window}} \operatorname{relu}(x) = \operatorname{relu}(\max_{\text{window}} x) \f$ and the
+/// network is the usual conv - ReLU - pool one, value for value and gradient for gradient
+/// (a test checks both), with the ReLU on a quarter of the values.
 std::shared_ptr<nn::Sequential> make_teacher(const TeacherConfig& config, tensor::Generator& gen);
 
 /// \ingroup chapters

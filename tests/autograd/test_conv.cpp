@@ -50,6 +50,27 @@ struct Geometry {
   int64_t stride, padding, kernel;
 };
 
+// Pooling by its definition: each window's first largest value, and the gradient of a loss
+// sum(y * dy) scattered to those positions.
+std::pair<Tensor, Tensor> direct_max_pool2d(const Tensor& x, const Tensor& dy, int64_t k, int64_t s) {
+  const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+  const int64_t oh = (h - k) / s + 1, ow = (w - k) / s + 1;
+  Tensor y = Tensor::zeros({n, c, oh, ow});
+  Tensor dx = Tensor::zeros(x.shape());
+  for (int64_t a = 0; a < n; ++a)
+    for (int64_t b = 0; b < c; ++b)
+      for (int64_t r = 0; r < oh; ++r)
+        for (int64_t q = 0; q < ow; ++q) {
+          int64_t bi = r * s, bj = q * s;
+          for (int64_t i = 0; i < k; ++i)
+            for (int64_t j = 0; j < k; ++j)
+              if (x.at({a, b, r * s + i, q * s + j}) > x.at({a, b, bi, bj})) bi = r * s + i, bj = q * s + j;
+          y.set({a, b, r, q}, x.at({a, b, bi, bj}));
+          dx.set({a, b, bi, bj}, dx.at({a, b, bi, bj}) + dy.at({a, b, r, q}));
+        }
+  return {y, dx};
+}
+
 }  // namespace
 
 TEST_SUITE("autograd/conv") {
@@ -165,6 +186,39 @@ TEST_CASE("max_pool2d takes each window's maximum and passes gradcheck") {
   }
 }
 
+TEST_CASE("max_pool2d's 2x2 loop and its general loop equal the definition, ties and uncovered edges included") {
+  // Values from {-1, 0, 1}: many ties, so the first-maximum rule is exercised.
+  for (const auto& [shape, kernel, stride] :
+       {std::tuple{Shape{2, 3, 6, 8}, 2, 2}, std::tuple{Shape{1, 2, 5, 7}, 2, 2}, std::tuple{Shape{2, 2, 7, 7}, 3, 2},
+        std::tuple{Shape{1, 3, 6, 6}, 2, 1}, std::tuple{Shape{1, 1, 9, 9}, 3, 3}}) {
+    CAPTURE(tensor::to_string(shape));
+    CAPTURE(kernel);
+    CAPTURE(stride);
+    tensor::Generator gen(17);
+    Tensor x = Tensor::empty(shape);
+    for (int64_t i = 0; i < x.numel(); ++i) x.data()[i] = static_cast<float>(gen.below(3)) - 1.0f;
+    const tensor::MaxPool2dResult pooled = tensor::max_pool2d(x, kernel, stride);
+    const Tensor dy = values(pooled.values.shape(), 5);
+    const auto [y, dx] = direct_max_pool2d(x, dy, kernel, stride);
+    CHECK(pooled.values.to_vector() == y.to_vector());
+    CHECK(tensor::max_pool2d_backward(dy, pooled.where, shape, kernel, stride).to_vector() == dx.to_vector());
+  }
+}
+
+TEST_CASE("max-pooling then ReLU gives the bits of ReLU then max-pooling, gradients included") {
+  // ReLU is monotone, so it commutes with a maximum: the teacher pools first and rectifies
+  // a quarter of the values.
+  const Tensor x = values({2, 4, 8, 8}, 21);
+  const Tensor w = values({2, 4, 4, 4}, 22);
+  Var a(x, true), b(x, true);
+  const Var pool_first = autograd::relu(autograd::max_pool2d(a, 2, 2));
+  const Var relu_first = autograd::max_pool2d(autograd::relu(b), 2, 2);
+  CHECK(pool_first.value().to_vector() == relu_first.value().to_vector());
+  autograd::sum(autograd::mul(pool_first, Var(w))).backward();
+  autograd::sum(autograd::mul(relu_first, Var(w))).backward();
+  CHECK(a.grad().to_vector() == b.grad().to_vector());
+}
+
 TEST_CASE("conv2d and pooling report bad shapes and geometries") {
   const Var x(Tensor::zeros({8, 3, 28, 28}));
   CHECK_THROWS_WITH_AS(autograd::conv2d(x, Var(Tensor::zeros({32, 1, 3, 3})), Var(), 1, 0),
@@ -179,16 +233,22 @@ TEST_CASE("conv2d and pooling report bad shapes and geometries") {
                        "max_pool2d: a window of 2 does not fit in size 1 with padding 0", tensor::ValueError);
   CHECK_THROWS_WITH_AS(autograd::conv2d(Var(Tensor::zeros({1, 1, 2, 2})), Var(Tensor::zeros({1, 1, 5, 5})), Var(), 1, 0),
                        "conv2d: a window of 5 does not fit in size 2 with padding 0", tensor::ValueError);
-  // All zeros: each 2x2 window records its first pixel, positions 0, 2, 8 and 10 of the 4x4
-  // image; written into a 2x2 image, 8 is the first outside it.
+  // A position is i k + j inside its window: 4 does not exist in a 2x2 one.
   const tensor::MaxPool2dResult pooled = tensor::max_pool2d(Tensor::zeros({1, 1, 4, 4}), 2, 2);
-  CHECK_THROWS_WITH_AS(tensor::max_pool2d_backward(pooled.values, pooled.argmax, {1, 1, 2, 2}),
-                       "max_pool2d_backward: recorded position 8 outside image [1, 1, 2, 2]", tensor::ShapeError);
-  // Two planes of 2x2, one maximum each: plane 0's maximum may not point into plane 1.
-  CHECK_THROWS_WITH_AS(tensor::max_pool2d_backward(Tensor::ones({1, 2, 1, 1}), {5, 6}, {1, 2, 2, 2}),
-                       "max_pool2d_backward: recorded position 5 is not in plane 0 of [1, 2, 2, 2]", tensor::ShapeError);
-  CHECK_THROWS_WITH_AS(tensor::max_pool2d_backward(Tensor::ones({3}), {0, 1, 2}, {1, 2, 2, 2}),
-                       "max_pool2d_backward: 3 maxima do not split over the 2 planes of [1, 2, 2, 2]", tensor::ShapeError);
+  CHECK(pooled.where == std::vector<uint8_t>{0, 0, 0, 0});  // ties: the first pixel of each window
+  CHECK_THROWS_WITH_AS(tensor::max_pool2d_backward(pooled.values, {0, 4, 0, 0}, {1, 1, 4, 4}, 2, 2),
+                       "max_pool2d_backward: recorded position 4 (element 1) lies outside a 2x2 window",
+                       tensor::ShapeError);
+  CHECK_THROWS_WITH_AS(tensor::max_pool2d_backward(pooled.values, pooled.where, {1, 1, 2, 2}, 2, 2),
+                       "max_pool2d_backward: gradient [1, 1, 2, 2] with 4 recorded maxima does not match the pooling "
+                       "[1, 1, 1, 1] of [1, 1, 2, 2]",
+                       tensor::ShapeError);
+  CHECK_THROWS_WITH_AS(tensor::max_pool2d_backward(pooled.values, {0, 0, 0}, {1, 1, 4, 4}, 2, 2),
+                       "max_pool2d_backward: gradient [1, 1, 2, 2] with 3 recorded maxima does not match the pooling "
+                       "[1, 1, 2, 2] of [1, 1, 4, 4]",
+                       tensor::ShapeError);
+  CHECK_THROWS_WITH_AS(autograd::max_pool2d(Var(Tensor::zeros({1, 1, 20, 20})), 17, 1),
+                       "max_pool2d: a window of 17 is larger than the 16 supported", tensor::ValueError);
   CHECK_THROWS_WITH_AS(autograd::max_pool2d(Var(Tensor::zeros({4, 4})), 2, 2),
                        "max_pool2d: expects an NCHW image batch, got shape [4, 4]", tensor::ShapeError);
   CHECK_THROWS_WITH_AS(tensor::conv_output_size(28, 3, 0, 1),
