@@ -10,10 +10,11 @@ namespace T = tensor;
 //   dL/dbeta = sum dy, dL/dgamma = sum dy x_hat,
 //   dL/dx = gamma / (M sqrt(var + eps)) (M dy - dL/dbeta - x_hat dL/dgamma)
 BatchNorm2dOutput batch_norm2d(const Var& x, const Var& gamma, const Var& beta, float eps) {
-  T::BatchNorm2dResult r = T::batch_norm2d(x.value().contiguous(), gamma.value(), beta.value(), eps);
+  const Tensor input = x.value().contiguous();
+  T::BatchNorm2dResult r = T::batch_norm2d(input, gamma.value(), beta.value(), eps);
   Var y = make_var(std::move(r.y), {x, gamma, beta}, "batch_norm2d",
-                   [x_hat = r.x_hat, g = gamma.value(), inv_std = r.inv_std](const Tensor& dy, Grads& grads) {
-                     T::BatchNorm2dGrads d = T::batch_norm2d_backward(dy.contiguous(), x_hat, g, inv_std);
+                   [input, mean = r.mean, g = gamma.value(), inv_std = r.inv_std](const Tensor& dy, Grads& grads) {
+                     T::BatchNorm2dGrads d = T::batch_norm2d_backward(dy.contiguous(), input, mean, g, inv_std);
                      if (grads.wants(0)) grads[0] += d.input;
                      if (grads.wants(1)) grads[1] += d.gamma;
                      if (grads.wants(2)) grads[2] += d.beta;

@@ -11,9 +11,7 @@
 #include "tensor/ops.h"
 
 #include <benchmark/benchmark.h>
-#include <cblas.h>
 
-#include <chrono>
 
 namespace {
 
@@ -61,34 +59,6 @@ void BM_TeacherTrainStep(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * kBatch);
 }
 
-// Seconds per call of C[M, N] = A[M, K] B[K, N] (or with a transposed operand), the way
-// the step's products are shaped: the BLAS share of a step, measured apart from it.
-struct Product {
-  CBLAS_TRANSPOSE ta, tb;
-  int m, n, k;
-};
-
-double seconds_of_products(const std::vector<Product>& products) {
-  constexpr int kRepeats = 200;
-  std::vector<std::vector<float>> a, b, c;
-  for (const Product& p : products) {
-    a.emplace_back(static_cast<size_t>(p.m) * p.k, 0.5f);
-    b.emplace_back(static_cast<size_t>(p.k) * p.n, 0.25f);
-    c.emplace_back(static_cast<size_t>(p.m) * p.n, 0.0f);
-  }
-  const auto run_all = [&] {
-    for (size_t i = 0; i < products.size(); ++i) {
-      const Product& p = products[i];
-      cblas_sgemm(CblasRowMajor, p.ta, p.tb, p.m, p.n, p.k, 1.0f, a[i].data(), p.ta == CblasNoTrans ? p.k : p.m,
-                  b[i].data(), p.tb == CblasNoTrans ? p.n : p.k, 0.0f, c[i].data(), p.n);
-    }
-  };
-  run_all();  // warm
-  const auto start = std::chrono::steady_clock::now();
-  for (int r = 0; r < kRepeats; ++r) run_all();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / kRepeats;
-}
-
 // The small student of ch05 and ch06 (784-100-10) against cached teacher logits, as
 // book::train_student steps it (distillation loss at T = 2, alpha = 0.5, SGD with
 // momentum). Its products are small, so the fixed costs of a step show: the counter
@@ -101,25 +71,14 @@ void BM_SmallStudentStep(benchmark::State& state) {
   const Tensor teacher_logits = tensor::mul(bench::random_tensor({kBatch, 10}, 9), 5.0f);
   const nn::Labels labels = random_labels(kBatch);
   nn::SGD opt(student->parameters(), 0.05f, 0.9f);
-  const auto start = std::chrono::steady_clock::now();
-  for (auto _ : state) {
+  const double step = bench::time_steps(state, [&] {
     opt.zero_grad();
     nn::distillation_loss((*student)(Var(images)), teacher_logits, labels, 2.0f, 0.5f).backward();
     opt.step();
-  }
-  const double step = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() /
-                      double(state.iterations());
-  // Forward x W1^T and h W2^T; backward dh = dz W2, dW2 = dz^T h, dW1 = dh^T x.
-  const int b = kBatch;
-  const double blas = seconds_of_products({{CblasNoTrans, CblasTrans, b, 100, 784},
-                                           {CblasNoTrans, CblasTrans, b, 10, 100},
-                                           {CblasNoTrans, CblasNoTrans, b, 100, 10},
-                                           {CblasTrans, CblasNoTrans, 10, 100, b},
-                                           {CblasTrans, CblasNoTrans, 100, 784, b}});
-  const double flops = 2.0 * kBatch * (3.0 * 100 * 10 + 2.0 * 784 * 100);
-  bench::set_gflops(state, flops);
-  state.counters["blas_us"] = blas * 1e6;
-  state.counters["non_blas_us"] = (step - blas) * 1e6;
+  });
+  const std::vector<bench::Product> products = bench::mlp_products(widths, kBatch);
+  bench::set_blas_share(state, step, products);
+  bench::set_gflops(state, bench::flops_of(products));
   state.SetItemsProcessed(state.iterations() * kBatch);
 }
 

@@ -34,16 +34,6 @@ nn::Sequential mlp(const std::vector<int64_t>& widths, tensor::Generator& gen) {
   return m;
 }
 
-// FLOPs of one training step of an MLP: each layer's product x W^T costs 2 N in out, done
-// three times (forward, input gradient, weight gradient) except the first layer's input
-// gradient, which nothing needs.
-double mlp_step_flops(const std::vector<int64_t>& widths) {
-  double per_example = 0;
-  for (size_t i = 0; i + 1 < widths.size(); ++i) per_example += 3.0 * double(widths[i]) * double(widths[i + 1]);
-  per_example -= double(widths[0]) * double(widths[1]);
-  return 2.0 * kBatch * per_example;
-}
-
 // The teacher-sized CNN: conv 3x3 (1 -> 32) - pool 2 - ReLU - conv 3x3 (32 -> 64) - pool 2 - ReLU
 // - 256 hidden - 10 (pooling before the ReLU, as the teacher does: the same function).
 nn::Sequential cnn(tensor::Generator& gen) {
@@ -71,30 +61,37 @@ double cnn_step_flops() {
   return 2.0 * kBatch * (2 * conv1 + 3 * conv2 + 3 * fc1 + 3 * fc2);
 }
 
-void train_steps(benchmark::State& state, nn::Module& model, const Tensor& images, double flops) {
+// Trains `model` on one fixed batch with SGD and momentum; returns the seconds of a step.
+double train_steps(benchmark::State& state, nn::Module& model, const Tensor& images) {
   const nn::Labels labels = random_labels(kBatch);
   nn::SGD opt(model.parameters(), 0.01f, 0.9f);
-  for (auto _ : state) {
+  const double seconds = bench::time_steps(state, [&] {
     opt.zero_grad();
     nn::cross_entropy(model(Var(images)), labels).backward();
     opt.step();
-  }
-  bench::set_gflops(state, flops);
+  });
   state.SetItemsProcessed(state.iterations() * kBatch);
+  return seconds;
 }
 
-// 784-1200-1200-10, SGD with momentum: 2 x 128 x (3 x 2,392,800 - 940,800) = 1.597e9 FLOPs.
+// 784-1200-1200-10, SGD with momentum: 2 x 128 x (3 x 2,392,800 - 940,800) = 1.597e9 FLOPs
+// (bench::mlp_products). blas_us is the time of those eight products run alone, so
+// non_blas_us is what the library adds around them.
 void BM_MlpTrainStep(benchmark::State& state) {
   tensor::Generator gen(1);
   const std::vector<int64_t> widths = {784, 1200, 1200, 10};
   nn::Sequential model = mlp(widths, gen);
-  train_steps(state, model, bench::random_tensor({kBatch, 784}), mlp_step_flops(widths));
+  const double step = train_steps(state, model, bench::random_tensor({kBatch, 784}));
+  const std::vector<bench::Product> products = bench::mlp_products(widths, kBatch);
+  bench::set_gflops(state, bench::flops_of(products));
+  bench::set_blas_share(state, step, products);
 }
 
 void BM_CnnTrainStep(benchmark::State& state) {
   tensor::Generator gen(2);
   nn::Sequential model = cnn(gen);
-  train_steps(state, model, bench::random_tensor({kBatch, 1, 28, 28}), cnn_step_flops());
+  train_steps(state, model, bench::random_tensor({kBatch, 1, 28, 28}));
+  bench::set_gflops(state, cnn_step_flops());
 }
 
 // The inner loop of the student chapters: a 784-800-800-10 student against cached teacher
@@ -107,12 +104,14 @@ void BM_DistillStep(benchmark::State& state) {
   const Tensor teacher_logits = tensor::mul(bench::random_tensor({kBatch, 10}, 9), 5.0f);
   const nn::Labels labels = random_labels(kBatch);
   nn::SGD opt(student.parameters(), 0.01f, 0.9f);
-  for (auto _ : state) {
+  const double step = bench::time_steps(state, [&] {
     opt.zero_grad();
     nn::distillation_loss(student(Var(images)), teacher_logits, labels, 4.0f, 0.5f).backward();
     opt.step();
-  }
-  bench::set_gflops(state, mlp_step_flops(widths));
+  });
+  const std::vector<bench::Product> products = bench::mlp_products(widths, kBatch);
+  bench::set_gflops(state, bench::flops_of(products));
+  bench::set_blas_share(state, step, products);
   state.SetItemsProcessed(state.iterations() * kBatch);
 }
 

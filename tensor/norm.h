@@ -11,7 +11,6 @@ namespace tensor {
 /// \brief Per-channel statistics of a batch, and the normalised batch.
 struct BatchNorm2dResult {
   Tensor y;        ///< [N, C, H, W]: \f$ \gamma_c \hat x + \beta_c \f$
-  Tensor x_hat;    ///< [N, C, H, W], the normalised input \f$ \hat x \f$, kept for the backward pass
   Tensor mean;     ///< [C]: \f$ \mu_c \f$, the mean over N, H and W
   Tensor var;      ///< [C]: \f$ \sigma^2_c \f$, the biased variance over N, H and W
   Tensor inv_std;  ///< [C]: \f$ 1 / \sqrt{\sigma^2_c + \epsilon} \f$
@@ -25,9 +24,11 @@ struct BatchNorm2dResult {
 ///     \sigma^2_c = \frac1M \sum_{n,h,w} (x_{nchw} - \mu_c)^2, \quad
 ///     y_{nchw} = \gamma_c \frac{x_{nchw} - \mu_c}{\sqrt{\sigma^2_c + \epsilon}} + \beta_c. \f]
 /// Each plane is summed in float, the planes in double, in two passes (mean, then squared
-/// deviations), so a channel whose values sit far from 0 keeps its variance.
+/// deviations), so a channel whose values sit far from 0 keeps its variance. The normalised
+/// \f$ \hat x \f$ is not kept: the backward pass recomputes it from x and the statistics, the
+/// same float operations giving the same bits, and the forward pass writes one tensor, not two.
 /// \param x [N, C, H, W] \param gamma [C] \param beta [C] \param eps \f$ \epsilon > 0 \f$
-/// \returns y, x_hat and the statistics
+/// \returns y and the statistics
 /// \throws ShapeError `batch_norm2d: input [8, 3, 5, 5] has 3 channels but gamma is [4]`; ValueError when eps <= 0.
 BatchNorm2dResult batch_norm2d(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps);
 
@@ -45,10 +46,12 @@ struct BatchNorm2dGrads {
 ///     \frac{\partial L}{\partial \gamma_c} = \sum dy\, \hat x, \quad
 ///     \frac{\partial L}{\partial x} = \frac{\gamma_c}{M \sqrt{\sigma^2_c + \epsilon}}
 ///       \Big( M\, dy - \frac{\partial L}{\partial \beta_c} - \hat x\, \frac{\partial L}{\partial \gamma_c} \Big). \f]
-/// \param dy [N, C, H, W] \param x_hat [N, C, H, W] from the forward pass
-/// \param gamma [C] \param inv_std [C] from the forward pass
+/// with \f$ \hat x = (x - \mu_c) / \sqrt{\sigma^2_c + \epsilon} \f$ recomputed as the forward pass computed it.
+/// \param dy [N, C, H, W] \param x [N, C, H, W] the forward input
+/// \param mean [C] \param gamma [C] \param inv_std [C] from the forward pass
 /// \returns the three gradients
 /// \throws ShapeError when the shapes do not match.
-BatchNorm2dGrads batch_norm2d_backward(const Tensor& dy, const Tensor& x_hat, const Tensor& gamma, const Tensor& inv_std);
+BatchNorm2dGrads batch_norm2d_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& gamma,
+                                       const Tensor& inv_std);
 
 }  // namespace tensor
