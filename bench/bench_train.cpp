@@ -94,7 +94,7 @@ void BM_CnnTrainStep(benchmark::State& state) {
   bench::set_gflops(state, cnn_step_flops());
 }
 
-// The inner loop of the student chapters: a 784-800-800-10 student against cached teacher
+// Hinton et al.'s wide student (784-800-800-10), distilled against cached teacher
 // logits, distillation loss at T = 4, alpha = 0.5.
 void BM_DistillStep(benchmark::State& state) {
   tensor::Generator gen(3);

@@ -11,6 +11,7 @@
 
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <tuple>
 
 using autograd::Var;
@@ -186,7 +187,7 @@ TEST_CASE("max_pool2d takes each window's maximum and passes gradcheck") {
   }
 }
 
-TEST_CASE("max_pool2d's 2x2 loop and its general loop equal the definition, ties and uncovered edges included") {
+TEST_CASE("max_pool2d's 2x2 loop and its general loop equal the definition, ties, NaNs and uncovered edges included") {
   // Values from {-1, 0, 1}: many ties, so the first-maximum rule is exercised.
   for (const auto& [shape, kernel, stride] :
        {std::tuple{Shape{2, 3, 6, 8}, 2, 2}, std::tuple{Shape{1, 2, 5, 7}, 2, 2}, std::tuple{Shape{2, 2, 7, 7}, 3, 2},
@@ -202,6 +203,12 @@ TEST_CASE("max_pool2d's 2x2 loop and its general loop equal the definition, ties
     const auto [y, dx] = direct_max_pool2d(x, dy, kernel, stride);
     CHECK(pooled.values.to_vector() == y.to_vector());
     CHECK(tensor::max_pool2d_backward(dy, pooled.where, shape, kernel, stride).to_vector() == dx.to_vector());
+    // With NaNs, where each window's maximum was taken (the gradient's positions) still
+    // follows the definition: a NaN never compares greater.
+    for (int64_t i = 0; i < x.numel(); i += 3) x.data()[i] = std::nanf("");
+    const tensor::MaxPool2dResult with_nan = tensor::max_pool2d(x, kernel, stride);
+    const Tensor dx_nan = direct_max_pool2d(x, dy, kernel, stride).second;
+    CHECK(tensor::max_pool2d_backward(dy, with_nan.where, shape, kernel, stride).to_vector() == dx_nan.to_vector());
   }
 }
 
