@@ -88,11 +88,13 @@ void columns_to_image(const float* cols, const Windows& g, float* image) {
           const float* in = cols + oh * g.out_w;
           const int64_t base = y * g.w - g.padding + j;
           if (g.stride == 1) {
-            // A contiguous run, and cols never overlaps the image: vectorised adds.
+            // A contiguous run, and cols never overlaps the image: vectorised adds. (Plain
+            // copies of the bounds: clang does not let an OpenMP loop name a structured binding.)
             float* __restrict to = plane + base;
             const float* __restrict from = in;
+            const int64_t begin = first, end = last;
 #pragma omp simd
-            for (int64_t ow = first; ow < last; ++ow) to[ow] += from[ow];
+            for (int64_t ow = begin; ow < end; ++ow) to[ow] += from[ow];
           } else {
             for (int64_t ow = first; ow < last; ++ow) plane[base + ow * g.stride] += in[ow];
           }
