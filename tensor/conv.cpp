@@ -19,8 +19,8 @@ namespace tensor {
 
 namespace {
 
-void require_image(const Tensor& x, const char* op) {
-  if (x.dim() != 4) throw ShapeError(std::string(op) + ": expects an NCHW image batch, got shape " + to_string(x.shape()));
+void require_image(const Shape& shape, const char* op) {
+  if (shape.size() != 4) throw ShapeError(std::string(op) + ": expects an NCHW image batch, got shape " + to_string(shape));
 }
 
 // The geometry shared by im2col and col2im.
@@ -163,7 +163,7 @@ int64_t conv_output_size(int64_t size, int64_t kernel, int64_t stride, int64_t p
 }
 
 Tensor im2col(const Tensor& x, int64_t kernel_h, int64_t kernel_w, int64_t stride, int64_t padding) {
-  require_image(x, "im2col");
+  require_image(x.shape(), "im2col");
   const Windows g = windows(x.shape(), kernel_h, kernel_w, stride, padding, "im2col");
   const Tensor in = x.contiguous();
   const int64_t row = g.c * g.kh * g.kw;
@@ -322,7 +322,7 @@ namespace {
 
 // Checks a pooling's geometry: rank 4 and a window of at most kMaxPoolKernelMax.
 Windows pool_geometry(const Shape& image, int64_t kernel, int64_t stride, const char* op) {
-  if (image.size() != 4) throw ShapeError(std::string(op) + ": expects an NCHW image batch, got shape " + to_string(image));
+  require_image(image, op);
   if (kernel > kMaxPoolKernelMax) {
     throw ValueError(std::string(op) + ": a window of " + std::to_string(kernel) + " is larger than the " +
                      std::to_string(kMaxPoolKernelMax) + " supported");
@@ -484,27 +484,15 @@ Tensor max_pool2d_backward(const Tensor& dy, const std::vector<uint8_t>& where, 
   const Tensor grad = dy.contiguous();
   Tensor dx = Tensor::empty(image_shape);
   const int64_t in_plane = g.h * g.w, out_plane = g.out_h * g.out_w;
-  // Windows that tile the plane cover every pixel exactly once: each is written, not added.
-  const bool tiles = kernel == stride && g.out_h * kernel == g.h && g.out_w * kernel == g.w;
+  // 2 x 2 windows that tile the plane cover every pixel exactly once: each is written, not added.
+  const bool tiles_2x2 = kernel == 2 && stride == 2 && g.out_h * 2 == g.h && g.out_w * 2 == g.w;
 #pragma omp parallel for schedule(static) if (dx.numel() >= kParallelMinElements)
   for (int64_t plane = 0; plane < g.n * g.c; ++plane) {
     float* image = dx.data() + plane * in_plane;
     const float* d = grad.data() + plane * out_plane;
     const uint8_t* at = where.data() + plane * out_plane;
-    if (tiles && kernel == 2) {
+    if (tiles_2x2) {
       unpool_plane_2x2(d, at, g, image);
-      continue;
-    }
-    if (tiles) {
-      for (int64_t oh = 0; oh < g.out_h; ++oh) {
-        for (int64_t ow = 0; ow < g.out_w; ++ow) {
-          float* window = image + oh * kernel * g.w + ow * kernel;
-          const int64_t o = oh * g.out_w + ow;
-          for (int64_t i = 0; i < kernel; ++i) {
-            for (int64_t j = 0; j < kernel; ++j) window[i * g.w + j] = at[o] == i * kernel + j ? d[o] : 0.0f;
-          }
-        }
-      }
       continue;
     }
     std::fill(image, image + in_plane, 0.0f);

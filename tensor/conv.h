@@ -112,8 +112,8 @@ MaxPool2dResult max_pool2d(const Tensor& x, int64_t kernel, int64_t stride);
 ///
 /// \f[ \frac{\partial L}{\partial x[n, c, h, w]} = \sum_{(o_h, o_w):\ \text{its maximum is at } (h, w)}
 ///     \frac{\partial L}{\partial y[n, c, o_h, o_w]} \f]
-/// Windows that tile the image (k = s, dividing H and W) write every input pixel once, with
-/// no zeroing pass; overlapping or partial ones zero each plane and add.
+/// The book's 2 x 2, stride-2 windows, when they tile the image (H and W even), write every
+/// input pixel once, with no zeroing pass; other windows zero each plane and add.
 /// \param dy [N, C, Ho, Wo] \param where from `max_pool2d` \param image_shape [N, C, H, W] of its input
 /// \param kernel k \param stride s, as given to `max_pool2d`
 /// \returns [N, C, H, W]
