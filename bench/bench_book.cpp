@@ -12,40 +12,16 @@
 
 #include <benchmark/benchmark.h>
 
-
 namespace {
 
 using autograd::Var;
 using tensor::Tensor;
 
-constexpr int64_t kBatch = 128;
+using bench::kBatch;
 
-nn::Labels random_labels(int64_t n, uint64_t seed = 11) {
-  tensor::Generator gen(seed);
-  nn::Labels y;
-  for (int64_t i = 0; i < n; ++i) y.push_back(gen.below(10));
-  return y;
-}
-
-// FLOPs of the teacher's forward pass, per batch of `images`: its four products (see
-// BM_CnnTrainStep), the layer sizes taken from the configuration.
-struct TeacherFlops {
-  double conv1, rest;  // the first convolution, and the other three layers
-};
-
-TeacherFlops teacher_forward_flops(const book::TeacherConfig& c, double images) {
-  const double conv1 = 28.0 * 28 * 9 * double(c.conv1);
-  const double conv2 = 14.0 * 14 * (double(c.conv1) * 9) * double(c.conv2);
-  const double fc1 = double(c.conv2) * 7 * 7 * double(c.hidden);
-  const double fc2 = double(c.hidden) * 10;
-  return {2.0 * images * conv1, 2.0 * images * (conv2 + fc1 + fc2)};
-}
-
-// A training step does each product three times (forward, weight and input gradient),
-// except the first convolution, whose input needs no gradient.
-double teacher_step_flops(const book::TeacherConfig& c) {
-  const TeacherFlops f = teacher_forward_flops(c, double(kBatch));
-  return 2 * f.conv1 + 3 * f.rest;
+// The FLOPs of the teacher's products on `images` images.
+bench::CnnFlops teacher_flops(const book::TeacherConfig& c, double images) {
+  return bench::cnn_flops(c.conv1, c.conv2, c.hidden, images);
 }
 
 // The ch02 teacher as ch02 trains it: make_teacher's network in training mode (BatchNorm
@@ -57,7 +33,7 @@ void BM_TeacherTrainStep(benchmark::State& state) {
   teacher->train();
   nn::Augmentation augment(book::teacher_augmentation(config, {}), 5);
   const Tensor batch = bench::random_tensor({kBatch, 1, 28, 28});
-  const nn::Labels labels = random_labels(kBatch);
+  const nn::Labels labels = bench::random_labels(kBatch);
   nn::Adam opt(teacher->parameters(), config.lr);
   for (auto _ : state) {
     Tensor images = batch.clone();
@@ -66,7 +42,7 @@ void BM_TeacherTrainStep(benchmark::State& state) {
     nn::cross_entropy((*teacher)(Var(images)), labels).backward();
     opt.step();
   }
-  bench::set_gflops(state, teacher_step_flops(config));
+  bench::set_gflops(state, teacher_flops(config, kBatch).step());
   state.SetItemsProcessed(state.iterations() * kBatch);
 }
 
@@ -78,19 +54,7 @@ void BM_SmallStudentStep(benchmark::State& state) {
   const std::vector<int64_t> widths = {784, 100, 10};
   tensor::Generator gen(3);
   std::shared_ptr<nn::Sequential> student = book::make_mlp(widths, gen);
-  const Tensor images = bench::random_tensor({kBatch, 784});
-  const Tensor teacher_logits = tensor::mul(bench::random_tensor({kBatch, 10}, 9), 5.0f);
-  const nn::Labels labels = random_labels(kBatch);
-  nn::SGD opt(student->parameters(), 0.05f, 0.9f);
-  const double step = bench::time_steps(state, [&] {
-    opt.zero_grad();
-    nn::distillation_loss((*student)(Var(images)), teacher_logits, labels, 2.0f, 0.5f).backward();
-    opt.step();
-  });
-  const std::vector<bench::Product> products = bench::mlp_products(widths, kBatch);
-  bench::set_blas_share(state, step, products);
-  bench::set_gflops(state, bench::flops_of(products));
-  state.SetItemsProcessed(state.iterations() * kBatch);
+  bench::set_mlp_counters(state, bench::distill_steps(state, *student, 2.0f, 0.5f, 0.05f), widths);
 }
 
 // One evaluation pass of the teacher over 10,000 images (the test set's size), in
@@ -108,8 +72,7 @@ void BM_TeacherEvaluate(benchmark::State& state) {
   for (int64_t i = 0; i < kImages; ++i) all[static_cast<size_t>(i)] = i;
   const nn::Normalization norm{0.286f, 0.353f};  // about the training images' mean and std
   for (auto _ : state) benchmark::DoNotOptimize(book::predict_logits(*teacher, data, all, norm));
-  const TeacherFlops forward = teacher_forward_flops(config, double(kImages));
-  bench::set_gflops(state, forward.conv1 + forward.rest);
+  bench::set_gflops(state, teacher_flops(config, kImages).forward());
   state.SetItemsProcessed(state.iterations() * kImages);
 }
 
@@ -122,7 +85,7 @@ void BM_AdamStepTeacher(benchmark::State& state) {
   std::vector<Var> params = teacher->parameters();
   int64_t count = 0;
   // One backward pass leaves a gradient on every parameter.
-  nn::cross_entropy((*teacher)(Var(bench::random_tensor({kBatch, 1, 28, 28}))), random_labels(kBatch)).backward();
+  nn::cross_entropy((*teacher)(Var(bench::random_tensor({kBatch, 1, 28, 28}))), bench::random_labels(kBatch)).backward();
   for (const Var& p : params) count += p.value().numel();
   nn::Adam opt(params, 1e-6f);
   for (auto _ : state) opt.step();

@@ -15,14 +15,7 @@ namespace {
 using autograd::Var;
 using tensor::Tensor;
 
-constexpr int64_t kBatch = 128;
-
-nn::Labels random_labels(int64_t n) {
-  tensor::Generator gen(11);
-  nn::Labels y;
-  for (int64_t i = 0; i < n; ++i) y.push_back(gen.below(10));
-  return y;
-}
+using bench::kBatch;
 
 // An MLP 784 - hidden... - 10 with ReLU between layers, no dropout.
 nn::Sequential mlp(const std::vector<int64_t>& widths, tensor::Generator& gen) {
@@ -51,19 +44,9 @@ nn::Sequential cnn(tensor::Generator& gen) {
   return m;
 }
 
-// FLOPs of one CNN step, per example: a convolution is the product [H W, C k k] x [C k k, O]
-// per image; conv 1 needs no input gradient (2 products), every other layer 3.
-double cnn_step_flops() {
-  const double conv1 = 28.0 * 28 * (1 * 9) * 32;
-  const double conv2 = 14.0 * 14 * (32 * 9) * 64;
-  const double fc1 = 64.0 * 7 * 7 * 256;
-  const double fc2 = 256.0 * 10;
-  return 2.0 * kBatch * (2 * conv1 + 3 * conv2 + 3 * fc1 + 3 * fc2);
-}
-
 // Trains `model` on one fixed batch with SGD and momentum; returns the seconds of a step.
 double train_steps(benchmark::State& state, nn::Module& model, const Tensor& images) {
-  const nn::Labels labels = random_labels(kBatch);
+  const nn::Labels labels = bench::random_labels(kBatch);
   nn::SGD opt(model.parameters(), 0.01f, 0.9f);
   const double seconds = bench::time_steps(state, [&] {
     opt.zero_grad();
@@ -81,17 +64,14 @@ void BM_MlpTrainStep(benchmark::State& state) {
   tensor::Generator gen(1);
   const std::vector<int64_t> widths = {784, 1200, 1200, 10};
   nn::Sequential model = mlp(widths, gen);
-  const double step = train_steps(state, model, bench::random_tensor({kBatch, 784}));
-  const std::vector<bench::Product> products = bench::mlp_products(widths, kBatch);
-  bench::set_gflops(state, bench::flops_of(products));
-  bench::set_blas_share(state, step, products);
+  bench::set_mlp_counters(state, train_steps(state, model, bench::random_tensor({kBatch, 784})), widths);
 }
 
 void BM_CnnTrainStep(benchmark::State& state) {
   tensor::Generator gen(2);
   nn::Sequential model = cnn(gen);
   train_steps(state, model, bench::random_tensor({kBatch, 1, 28, 28}));
-  bench::set_gflops(state, cnn_step_flops());
+  bench::set_gflops(state, bench::cnn_flops(32, 64, 256, kBatch).step());
 }
 
 // Hinton et al.'s wide student (784-800-800-10), distilled against cached teacher
@@ -100,19 +80,7 @@ void BM_DistillStep(benchmark::State& state) {
   tensor::Generator gen(3);
   const std::vector<int64_t> widths = {784, 800, 800, 10};
   nn::Sequential student = mlp(widths, gen);
-  const Tensor images = bench::random_tensor({kBatch, 784});
-  const Tensor teacher_logits = tensor::mul(bench::random_tensor({kBatch, 10}, 9), 5.0f);
-  const nn::Labels labels = random_labels(kBatch);
-  nn::SGD opt(student.parameters(), 0.01f, 0.9f);
-  const double step = bench::time_steps(state, [&] {
-    opt.zero_grad();
-    nn::distillation_loss(student(Var(images)), teacher_logits, labels, 4.0f, 0.5f).backward();
-    opt.step();
-  });
-  const std::vector<bench::Product> products = bench::mlp_products(widths, kBatch);
-  bench::set_gflops(state, bench::flops_of(products));
-  bench::set_blas_share(state, step, products);
-  state.SetItemsProcessed(state.iterations() * kBatch);
+  bench::set_mlp_counters(state, bench::distill_steps(state, student, 4.0f, 0.5f, 0.01f), widths);
 }
 
 BENCHMARK(BM_MlpTrainStep)->Unit(benchmark::kMillisecond)->UseRealTime();
