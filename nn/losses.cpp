@@ -95,4 +95,17 @@ Var distillation_loss(const Var& student_logits, const Tensor& teacher_logits, c
   return soft * (alpha * temperature * temperature) + hard * (1.0f - alpha);
 }
 
+Var mse_loss(const Var& prediction, const Tensor& target) {
+  require_matrix_pair(prediction.shape(), target.shape(), "mse_loss", "prediction", "target");
+  const Var d = autograd::sub(prediction, Var(target));
+  return autograd::mean(autograd::mul(d, d));
+}
+
+Var logit_matching_loss(const Var& student_logits, const Tensor& teacher_logits) {
+  require_matrix_pair(student_logits.shape(), teacher_logits.shape(), "logit_matching_loss", "student", "teacher");
+  const Var s = autograd::sub(student_logits, autograd::mean(student_logits, 1, true));
+  const Tensor t = T::sub(teacher_logits, T::mean(teacher_logits, 1, true));
+  return mse_loss(s, t) * 0.5f;
+}
+
 }  // namespace nn

@@ -1,5 +1,6 @@
 /// \file
-/// \brief Losses: cross-entropy, soft-target cross-entropy, KL divergence and the distillation loss.
+/// \brief Losses: cross-entropy, soft-target cross-entropy, KL divergence, the distillation loss,
+/// and the squared errors of logit matching.
 ///
 /// Logits are [N, C]: N examples, C classes. Labels are N class indices in 0..C-1.
 /// Every loss is averaged over the batch (PyTorch's "mean", or "batchmean" for KL),
@@ -97,5 +98,36 @@ Var kl_div(const Var& log_q, const Tensor& p);
 /// \see \ref ch05_student, \ref ch06_low_data, \ref ch07_unseen_class
 Var distillation_loss(const Var& student_logits, const Tensor& teacher_logits, const Labels& labels,
                       float temperature, float alpha);
+
+/// \ingroup losses
+/// \brief Mean squared error over every element, PyTorch's "mean" reduction.
+///
+/// \f[ \mathcal{L} = \frac{1}{N C} \sum_n \sum_c (x_{nc} - y_{nc})^2, \qquad
+///     \frac{\partial \mathcal{L}}{\partial x_{nc}} = \frac{2 (x_{nc} - y_{nc})}{N C} \f]
+/// The target carries no gradient.
+/// \param prediction [N, C] \param target [N, C]
+/// \returns [] the mean
+/// \throws tensor::ShapeError `mse_loss: prediction [4, 10] and target [4, 9] differ`.
+/// \see \ref ch08_temperature_capacity
+Var mse_loss(const Var& prediction, const Tensor& target);
+
+/// \ingroup losses
+/// \brief Logit matching (Ba & Caruana 2014): half the squared error between the student's and
+/// the teacher's logits, each centred on its own mean over the classes.
+///
+/// \f[ \mathcal{L} = \frac{1}{N} \sum_n \frac{1}{2C} \sum_c \left( (s_{nc} - \bar s_n) -
+///     (t_{nc} - \bar t_n) \right)^2 = \tfrac12 \operatorname{mse}(s - \bar s, t - \bar t) \f]
+///
+/// This is the soft term of `distillation_loss` in the limit of high temperature (Hinton et al.
+/// 2015, section 2.1): expanding \f$ e^{z/T} \approx 1 + z/T \f$, the gradient of
+/// \f$ T^2 \operatorname{KL} \f$ on the student logit \f$ s_c \f$ tends to
+/// \f[ T \left( q_c(T) - p_c(T) \right) \to \frac{1}{C} \left( (s_c - \bar s) - (t_c - \bar t) \right), \f]
+/// which is this loss's gradient. Centring matters: a softmax ignores a constant added to every
+/// logit, and so does this loss.
+/// \param student_logits [N, C] \param teacher_logits [N, C] (no gradient)
+/// \returns [] the batch mean, \f$ \ge 0 \f$
+/// \throws tensor::ShapeError `logit_matching_loss: student [4, 10] and teacher [4, 9] differ`.
+/// \see \ref ch08_temperature_capacity
+Var logit_matching_loss(const Var& student_logits, const Tensor& teacher_logits);
 
 }  // namespace nn

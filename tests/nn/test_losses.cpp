@@ -87,6 +87,55 @@ TEST_CASE("every loss passes gradcheck") {
         [&teacher](const Inputs& in) { return nn::distillation_loss(in[0], teacher, {}, 4.0f, 1.0f); }, {z});
     CHECK_MESSAGE(pure.passed, pure.report);
   }
+  SUBCASE("mse_loss") {
+    const auto r = autograd::gradcheck([&teacher](const Inputs& in) { return nn::mse_loss(in[0], teacher); }, {z});
+    CHECK_MESSAGE(r.passed, r.report);
+  }
+  SUBCASE("logit_matching_loss") {
+    const auto r =
+        autograd::gradcheck([&teacher](const Inputs& in) { return nn::logit_matching_loss(in[0], teacher); }, {z});
+    CHECK_MESSAGE(r.passed, r.report);
+  }
+}
+
+TEST_CASE("mse_loss is the mean of the squared differences over every element") {
+  const Var x(Tensor::from_vector({2, 2}, {1.0f, 2.0f, 3.0f, 4.0f}));
+  const Tensor y = Tensor::from_vector({2, 2}, {1.0f, 0.0f, 0.0f, 4.0f});
+  CHECK(nn::mse_loss(x, y).value().item() == doctest::Approx((0.0 + 4.0 + 9.0 + 0.0) / 4));
+}
+
+TEST_CASE("logit matching ignores a constant added to a row of either side, as a softmax does") {
+  const Tensor s = logits(4, 5, 8);
+  const Tensor t = logits(4, 5, 9, 4.0f);
+  const float base = nn::logit_matching_loss(Var(s), t).value().item();
+  const Tensor shift = Tensor::from_vector({4, 1}, {3.0f, -1.0f, 0.5f, 7.0f});
+  CHECK(nn::logit_matching_loss(Var(tensor::add(s, shift)), t).value().item() == doctest::Approx(base).epsilon(1e-5));
+  CHECK(nn::logit_matching_loss(Var(s), tensor::sub(t, shift)).value().item() == doctest::Approx(base).epsilon(1e-5));
+  CHECK(nn::logit_matching_loss(Var(t), t).value().item() == doctest::Approx(0.0).epsilon(1e-6));
+}
+
+TEST_CASE("at high temperature the T^2-scaled soft term and its gradient become logit matching") {
+  // Hinton et al. 2015, section 2.1: the expansion is good when |z| / T is small.
+  const Tensor student = logits(8, 10, 10, 3.0f);
+  const Tensor teacher = logits(8, 10, 11, 3.0f);
+  Var m(student, true);
+  const nn::Var matching = nn::logit_matching_loss(m, teacher);
+  matching.backward();
+  std::vector<double> value_error, gradient_error;
+  for (float t : {5.0f, 50.0f, 500.0f}) {
+    Var s(student, true);
+    const nn::Var soft = nn::distillation_loss(s, teacher, {}, t, 1.0f);
+    soft.backward();
+    value_error.push_back(std::abs(soft.value().item() - matching.value().item()) / matching.value().item());
+    gradient_error.push_back(norm(tensor::sub(s.grad(), m.grad())) / norm(m.grad()));
+  }
+  CAPTURE(value_error);
+  CAPTURE(gradient_error);
+  CHECK(value_error[2] < 0.01);
+  CHECK(gradient_error[2] < 0.01);
+  // And the approach is a limit: the errors shrink as T grows (about like 1/T).
+  CHECK(gradient_error[0] > 5 * gradient_error[1]);
+  CHECK(gradient_error[1] > 5 * gradient_error[2]);
 }
 
 TEST_CASE("the gradient of the soft cross-entropy at T is (p - q) / T per example") {
@@ -194,5 +243,9 @@ TEST_CASE("losses reject mismatched shapes, bad labels and bad hyper-parameters"
   CHECK_THROWS_WITH_AS(nn::distillation_loss(z, Tensor::zeros({4, 10}), {}, 2.0f, 0.5f),
                        "distillation_loss: alpha 0.5 < 1 needs 4 labels, got 0", tensor::ShapeError);
   CHECK_THROWS_WITH_AS(nn::one_hot({0}, 3, 1.0f), "one_hot: smoothing must be in [0, 1), got 1", tensor::ValueError);
+  CHECK_THROWS_WITH_AS(nn::mse_loss(z, Tensor::zeros({4, 9})), "mse_loss: prediction [4, 10] and target [4, 9] differ",
+                       tensor::ShapeError);
+  CHECK_THROWS_WITH_AS(nn::logit_matching_loss(z, Tensor::zeros({4, 9})),
+                       "logit_matching_loss: student [4, 10] and teacher [4, 9] differ", tensor::ShapeError);
 }
 }
