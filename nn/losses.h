@@ -108,7 +108,7 @@ Var distillation_loss(const Var& student_logits, const Tensor& teacher_logits, c
 /// \param prediction [N, C] \param target [N, C]
 /// \returns [] the mean
 /// \throws tensor::ShapeError `mse_loss: prediction [4, 10] and target [4, 9] differ`.
-/// \see \ref ch08_temperature_capacity
+/// \see logit_matching_loss, which is built on it
 Var mse_loss(const Var& prediction, const Tensor& target);
 
 /// \ingroup losses
@@ -127,7 +127,7 @@ Var mse_loss(const Var& prediction, const Tensor& target);
 /// \param student_logits [N, C] \param teacher_logits [N, C] (no gradient)
 /// \returns [] the batch mean, \f$ \ge 0 \f$
 /// \throws tensor::ShapeError `logit_matching_loss: student [4, 10] and teacher [4, 9] differ`.
-/// \see \ref ch08_temperature_capacity
+/// \see \ref ch03_temperature, which shows the gradient side of this limit numerically
 Var logit_matching_loss(const Var& student_logits, const Tensor& teacher_logits);
 
 }  // namespace nn
