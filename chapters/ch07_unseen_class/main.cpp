@@ -281,10 +281,11 @@ int chapter(const book::Options& options) {
                data.split.train.size(), name(omitted), reference.back());
   }
   const std::vector<double> soft_after = values(comparison.soft, measures[3].get);
-  const double reference_share = book::mean_std(soft_after).mean / book::mean_std(reference).mean;
+  const book::MeanStd seen = book::mean_std(reference);
+  const double reference_share = book::mean_std(soft_after).mean / seen.mean;
   fmt::print("{} test accuracy when the student sees the class: {}; the student that never saw it reaches {:.1f}%\n"
              "of that after its shift: what seeing the class gives this student, with these targets and epochs.\n",
-             name(omitted), book::mean_std(reference).to_string(), 100.0 * reference_share);
+             name(omitted), seen.to_string(), 100.0 * reference_share);
 
   // --- 6. report -------------------------------------------------------------------------
   book::banner(6, "Report");
@@ -322,13 +323,13 @@ int chapter(const book::Options& options) {
   fmt::print("after the shift the soft student reaches {:.1f}% of the teacher's accuracy on {} (target: {:.0f}%: {});\n"
              "the same student seeing the class reaches {:.1f}%\n",
              100.0 * share, name(omitted), 100.0 * kTeacherShare, share >= kTeacherShare ? "met" : "not met",
-             100.0 * book::mean_std(reference).mean / teacher_omitted);
+             100.0 * seen.mean / teacher_omitted);
   results["teacher_share_after_bias"] = {{"share", share}, {"target", kTeacherShare}, {"met", share >= kTeacherShare}};
   results["seen_class_reference"] = {{"targets", comparison.chosen.describe()},
                                      {"transfer_images", data.split.train.size()},
-                                     {"omitted_class_accuracy", book::mean_std(reference).mean},
+                                     {"omitted_class_accuracy", seen.mean},
                                      {"omitted_class_accuracy_per_seed", reference},
-                                     {"teacher_share", book::mean_std(reference).mean / teacher_omitted},
+                                     {"teacher_share", seen.mean / teacher_omitted},
                                      {"share_reached_after_bias", reference_share}};
   const book::Verdict verdict{
       fmt::format("A student can learn a class it never saw: taught with soft targets on a transfer set without {}, it "
@@ -344,7 +345,7 @@ int chapter(const book::Options& options) {
                   name(omitted), seeds.size(), book::mean_std(hard_before).to_string(),
                   book::mean_std(soft_before).to_string(), learned.to_string(), learned.confidence_interval().to_string(),
                   book::mean_std(soft_after).to_string(), fixed.to_string(), fixed.confidence_interval().to_string(),
-                  100.0 * share, teacher_omitted, 100.0 * reference_share, book::mean_std(reference).mean)};
+                  100.0 * share, teacher_omitted, 100.0 * reference_share, seen.mean)};
   book::finish_with_verdicts(options, results, {{"unseen_class", verdict}});
   return 0;
 }
