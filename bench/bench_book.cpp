@@ -35,14 +35,14 @@ void BM_TeacherTrainStep(benchmark::State& state) {
   const Tensor batch = bench::random_tensor({kBatch, 1, 28, 28});
   const nn::Labels labels = bench::random_labels(kBatch);
   nn::Adam opt(teacher->parameters(), config.lr);
-  for (auto _ : state) {
+  const bench::StepTimes times = bench::time_steps(state, [&] {
     Tensor images = batch.clone();
     augment(images);
     opt.zero_grad();
     nn::cross_entropy((*teacher)(Var(images)), labels).backward();
     opt.step();
-  }
-  bench::set_gflops(state, teacher_flops(config, kBatch).step());
+  });
+  bench::set_step_counters(state, times, teacher_flops(config, kBatch).step());
   state.SetItemsProcessed(state.iterations() * kBatch);
 }
 

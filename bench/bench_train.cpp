@@ -1,6 +1,6 @@
 // Whole training steps (forward, loss, backward, update) of the book's networks, batch 128.
-// Each reports GFLOP/s counted from the matrix products the step performs, so it can be
-// held against BM_Sgemm/128/1200/784, the ceiling measured in the same run.
+// Each reports GFLOP/s counted from the matrix products the step performs, held against
+// BM_Sgemm/128/1200/784's product run between its steps (of_sgemm, bench::time_steps).
 #include "autograd/ops.h"
 #include "bench/common.h"
 #include "nn/layers.h"
@@ -44,17 +44,17 @@ nn::Sequential cnn(tensor::Generator& gen) {
   return m;
 }
 
-// Trains `model` on one fixed batch with SGD and momentum; returns the seconds of a step.
-double train_steps(benchmark::State& state, nn::Module& model, const Tensor& images) {
+// Trains `model` on one fixed batch with SGD and momentum.
+bench::StepTimes train_steps(benchmark::State& state, nn::Module& model, const Tensor& images) {
   const nn::Labels labels = bench::random_labels(kBatch);
   nn::SGD opt(model.parameters(), 0.01f, 0.9f);
-  const double seconds = bench::time_steps(state, [&] {
+  const bench::StepTimes times = bench::time_steps(state, [&] {
     opt.zero_grad();
     nn::cross_entropy(model(Var(images)), labels).backward();
     opt.step();
   });
   state.SetItemsProcessed(state.iterations() * kBatch);
-  return seconds;
+  return times;
 }
 
 // 784-1200-1200-10, SGD with momentum: 2 x 128 x (3 x 2,392,800 - 940,800) = 1.597e9 FLOPs
@@ -70,8 +70,8 @@ void BM_MlpTrainStep(benchmark::State& state) {
 void BM_CnnTrainStep(benchmark::State& state) {
   tensor::Generator gen(2);
   nn::Sequential model = cnn(gen);
-  train_steps(state, model, bench::random_tensor({kBatch, 1, 28, 28}));
-  bench::set_gflops(state, bench::cnn_flops(32, 64, 256, kBatch).step());
+  bench::set_step_counters(state, train_steps(state, model, bench::random_tensor({kBatch, 1, 28, 28})),
+                           bench::cnn_flops(32, 64, 256, kBatch).step());
 }
 
 // Hinton et al.'s wide student (784-800-800-10), distilled against cached teacher
