@@ -1,5 +1,6 @@
 #include "nn/data.h"
 
+#include "tensor/parallel.h"
 #include "tensor/random.h"
 
 #include <zlib.h>
@@ -274,17 +275,31 @@ Batch make_batch(const Dataset& data, const std::vector<int64_t>& indices, const
   }
   const int64_t pixels = data.height * data.width;
   const auto count = static_cast<int64_t>(indices.size());
-  Batch b{Tensor::empty({count, 1, data.height, data.width}), {}, indices};
-  b.labels.reserve(indices.size());
+  for (const int64_t i : indices) require_example(data, i, "make_batch");  // all, before any is read
+  Batch b{Tensor::empty({count, 1, data.height, data.width}), Labels(indices.size()), indices};
   const float scale = 1.0f / (255.0f * norm.std);
   const float shift = norm.mean / norm.std;
+  const uint8_t* images = data.images.data();
+  const int64_t* labels = data.labels.data();
+  const int64_t* at = indices.data();
   float* out = b.images.data();
+  int64_t* out_labels = b.labels.data();
+  // A shuffled batch's images lie anywhere in the data set (47 MB of training images), so the
+  // first read of each waits for memory: a batch of 128 took 72 us instead of 22 in order.
+  // The reads of the image (and label) kPrefetchAhead places on start before this one is converted.
+  constexpr int64_t kPrefetchAhead = 8;
+  constexpr int64_t kCacheLine = 64;
+#pragma omp parallel for schedule(static) if (count * pixels >= tensor::kParallelMinElements)
   for (int64_t k = 0; k < count; ++k) {
-    const int64_t i = indices[static_cast<size_t>(k)];
-    require_example(data, i, "make_batch");
-    const uint8_t* image = data.images.data() + i * pixels;
-    for (int64_t p = 0; p < pixels; ++p) out[k * pixels + p] = static_cast<float>(image[p]) * scale - shift;
-    b.labels.push_back(data.labels[static_cast<size_t>(i)]);
+    if (k + kPrefetchAhead < count) {
+      const uint8_t* ahead = images + at[k + kPrefetchAhead] * pixels;
+      for (int64_t offset = 0; offset < pixels; offset += kCacheLine) __builtin_prefetch(ahead + offset);
+      __builtin_prefetch(labels + at[k + kPrefetchAhead]);
+    }
+    const uint8_t* __restrict image = images + at[k] * pixels;
+    float* __restrict to = out + k * pixels;
+    for (int64_t p = 0; p < pixels; ++p) to[p] = static_cast<float>(image[p]) * scale - shift;
+    out_labels[k] = labels[at[k]];
   }
   return b;
 }
