@@ -304,6 +304,10 @@ Tensor& Tensor::fill_(float value) {
   detail::for_each_run<1>(shape_, {strides_},
                           [&](const std::array<int64_t, 1>& off, int64_t n, const std::array<int64_t, 1>& step) {
                             float* d = dst + off[0];
+                            if (step[0] == 1) {
+                              std::fill_n(d, n, value);  // memset for zeros
+                              return;
+                            }
                             for (int64_t i = 0; i < n; ++i) d[i * step[0]] = value;
                           });
   return *this;
