@@ -659,6 +659,30 @@ TEST_CASE("make_batch normalises the chosen images into [B, 1, H, W] and carries
   }
 }
 
+TEST_CASE("a batch large enough to be split across threads and prefetched holds, image by image, a batch of one") {
+  Dataset d;
+  d.height = 28;
+  d.width = 28;
+  d.classes = 10;
+  constexpr int64_t kExamples = 200, kPixels = 28 * 28;
+  for (int64_t i = 0; i < kExamples; ++i) {
+    for (int64_t p = 0; p < kPixels; ++p) d.images.push_back(static_cast<uint8_t>((i * 31 + p * 7) % 256));
+    d.labels.push_back(i % 10);
+  }
+  std::vector<int64_t> shuffled;  // 150 distinct examples out of order: 73 and 200 are coprime
+  for (int64_t k = 0; k < 150; ++k) shuffled.push_back(k * 73 % kExamples);
+  const nn::Normalization norm{0.3f, 0.35f};
+  const nn::Batch b = nn::make_batch(d, shuffled, norm);
+  REQUIRE(b.images.shape() == tensor::Shape{150, 1, 28, 28});
+  for (size_t k = 0; k < shuffled.size(); ++k) {
+    const nn::Batch one = nn::make_batch(d, {shuffled[k]}, norm);
+    const std::vector<float> alone = one.images.to_vector();
+    const float* in_batch = b.images.data() + static_cast<int64_t>(k) * kPixels;
+    CHECK(std::equal(alone.begin(), alone.end(), in_batch));
+    CHECK(b.labels[k] == shuffled[k] % 10);
+  }
+}
+
 TEST_CASE("DataLoader counts its batches with and without drop_last") {
   const Dataset d = one_pixel_dataset(10);
   SUBCASE("10 examples in batches of 4: 3 batches keeping the short one, 2 dropping it") {
