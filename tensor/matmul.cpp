@@ -67,9 +67,10 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
 
   Tensor y = batched ? Tensor::empty({batch, m, n}) : Tensor::empty({m, n});
   if (y.numel() == 0) return y;
-  // Zeroed by memset and accumulated onto (beta = 1) rather than handed over with beta = 0:
-  // OpenBLAS then zeroes y in a slower pass of its own (sgemm_beta: 7% of an MLP training
-  // step's profile). The same sums either way, 0 + x = x; training steps 3-10% faster.
+  // Zeroed by memset and accumulated onto (beta = 1) rather than handed over with beta = 0,
+  // for which OpenBLAS zeroes y in a slower pass of its own (sgemm_beta: 7% of an MLP training
+  // step's profile). The same sums, since 0 + x = x (only an exact zero may come out as +0
+  // where it was -0); training steps 4-13% faster (bench/README.md).
   y.fill_(0.0f);
   if (k > 0) gemm(a, b, y, batch, m, n, k, 1.0f);
   return y;
