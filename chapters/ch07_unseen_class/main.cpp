@@ -282,7 +282,8 @@ int chapter(const book::Options& options) {
   }
   const std::vector<double> soft_after = values(comparison.soft, measures[3].get);
   const book::MeanStd seen = book::mean_std(reference);
-  const double reference_share = book::mean_std(soft_after).mean / seen.mean;
+  const book::MeanStd after = book::mean_std(soft_after);
+  const double reference_share = after.mean / seen.mean;
   fmt::print("{} test accuracy when the student sees the class: {}; the student that never saw it reaches {:.1f}%\n"
              "of that after its shift: what seeing the class gives this student, with these targets and epochs.\n",
              name(omitted), seen.to_string(), 100.0 * reference_share);
@@ -319,7 +320,7 @@ int chapter(const book::Options& options) {
   const std::vector<double> soft_before = values(comparison.soft, measures[0].get);
   const book::PairedDifference learned = book::paired_difference(hard_before, soft_before);
   const book::PairedDifference fixed = book::paired_difference(soft_before, soft_after);
-  const double share = book::mean_std(soft_after).mean / teacher_omitted;
+  const double share = after.mean / teacher_omitted;
   const double seen_share = seen.mean / teacher_omitted;  // the reference's share of the teacher's accuracy
   fmt::print("after the shift the soft student reaches {:.1f}% of the teacher's accuracy on {} (target: {:.0f}%: {});\n"
              "the same student seeing the class reaches {:.1f}%\n",
@@ -345,7 +346,7 @@ int chapter(const book::Options& options) {
                   "sees the class",
                   name(omitted), seeds.size(), book::mean_std(hard_before).to_string(),
                   book::mean_std(soft_before).to_string(), learned.to_string(), learned.confidence_interval().to_string(),
-                  book::mean_std(soft_after).to_string(), fixed.to_string(), fixed.confidence_interval().to_string(),
+                  after.to_string(), fixed.to_string(), fixed.confidence_interval().to_string(),
                   100.0 * share, teacher_omitted, 100.0 * reference_share, seen.mean)};
   book::finish_with_verdicts(options, results, {{"unseen_class", verdict}});
   return 0;
