@@ -349,9 +349,34 @@ inline float max_of_window(float a, float b, float c, float d, uint8_t& at) {
 inline __m128 select(__m128 mask, __m128 a, __m128 b) { return _mm_or_ps(_mm_and_ps(mask, a), _mm_andnot_ps(mask, b)); }
 #endif
 
-// One plane's 2 x 2, stride-2 pooling: two input rows make one output row. Four windows at a
-// time in SSE2 (every x86-64 has it; the compiler does not vectorise the stride-2 reads and
-// byte stores by itself), the same comparisons as max_of_window, which does the rest.
+#if defined(__SSE2__)
+// Four neighbouring 2 x 2 windows at once (every x86-64 has SSE2; the compiler does not
+// vectorise the stride-2 reads and byte stores by itself): the same comparisons as
+// max_of_window. `top` and `bottom` point at the first window's two rows.
+inline void pool4_2x2(const float* top, const float* bottom, float* out, uint8_t* at) {
+  const __m128 t0 = _mm_loadu_ps(top), t1 = _mm_loadu_ps(top + 4);
+  const __m128 b0 = _mm_loadu_ps(bottom), b1 = _mm_loadu_ps(bottom + 4);
+  const __m128 a = _mm_shuffle_ps(t0, t1, _MM_SHUFFLE(2, 0, 2, 0)), b = _mm_shuffle_ps(t0, t1, _MM_SHUFFLE(3, 1, 3, 1));
+  const __m128 c = _mm_shuffle_ps(b0, b1, _MM_SHUFFLE(2, 0, 2, 0)), d = _mm_shuffle_ps(b0, b1, _MM_SHUFFLE(3, 1, 3, 1));
+  const __m128 right_top = _mm_cmpgt_ps(b, a);
+  const __m128 right_bottom = _mm_or_ps(_mm_cmpgt_ps(d, c), _mm_cmpunord_ps(c, c));
+  const __m128 upper = select(right_top, b, a), lower = select(right_bottom, d, c);
+  const __m128 down = _mm_cmpgt_ps(lower, upper);
+  _mm_storeu_ps(out, select(down, lower, upper));
+  const __m128i one = _mm_set1_epi32(1);
+  const __m128i lower_at = _mm_add_epi32(_mm_and_si128(_mm_castps_si128(right_bottom), one), _mm_set1_epi32(2));
+  const __m128i upper_at = _mm_and_si128(_mm_castps_si128(right_top), one);
+  __m128i position = _mm_castps_si128(select(down, _mm_castsi128_ps(lower_at), _mm_castsi128_ps(upper_at)));
+  position = _mm_packus_epi16(_mm_packs_epi32(position, position), position);  // four bytes
+  const int32_t bytes = _mm_cvtsi128_si32(position);
+  std::memcpy(at, &bytes, sizeof bytes);
+}
+#endif
+
+// One plane's 2 x 2, stride-2 pooling: two input rows make one output row, four windows at
+// a time; a row whose width is not a multiple of four ends with the last four windows again
+// (overlapping the previous four, which it rewrites with the same values), so no window is
+// left to the scalar loop unless the row has fewer than four.
 void pool_plane_2x2(const float* image, const Windows& g, float* out, uint8_t* where) {
   const int64_t out_h = g.out_h, out_w = g.out_w, w = g.w;
   for (int64_t oh = 0; oh < out_h; ++oh) {
@@ -361,23 +386,10 @@ void pool_plane_2x2(const float* image, const Windows& g, float* out, uint8_t* w
     uint8_t* at = where + oh * out_w;
     int64_t ow = 0;
 #if defined(__SSE2__)
-    for (; ow + 4 <= out_w; ow += 4) {
-      const __m128 t0 = _mm_loadu_ps(top + 2 * ow), t1 = _mm_loadu_ps(top + 2 * ow + 4);
-      const __m128 b0 = _mm_loadu_ps(bottom + 2 * ow), b1 = _mm_loadu_ps(bottom + 2 * ow + 4);
-      const __m128 a = _mm_shuffle_ps(t0, t1, _MM_SHUFFLE(2, 0, 2, 0)), b = _mm_shuffle_ps(t0, t1, _MM_SHUFFLE(3, 1, 3, 1));
-      const __m128 c = _mm_shuffle_ps(b0, b1, _MM_SHUFFLE(2, 0, 2, 0)), d = _mm_shuffle_ps(b0, b1, _MM_SHUFFLE(3, 1, 3, 1));
-      const __m128 right_top = _mm_cmpgt_ps(b, a);
-      const __m128 right_bottom = _mm_or_ps(_mm_cmpgt_ps(d, c), _mm_cmpunord_ps(c, c));
-      const __m128 upper = select(right_top, b, a), lower = select(right_bottom, d, c);
-      const __m128 down = _mm_cmpgt_ps(lower, upper);
-      _mm_storeu_ps(o + ow, select(down, lower, upper));
-      const __m128i one = _mm_set1_epi32(1);
-      const __m128i lower_at = _mm_add_epi32(_mm_and_si128(_mm_castps_si128(right_bottom), one), _mm_set1_epi32(2));
-      const __m128i upper_at = _mm_and_si128(_mm_castps_si128(right_top), one);
-      __m128i position = _mm_castps_si128(select(down, _mm_castsi128_ps(lower_at), _mm_castsi128_ps(upper_at)));
-      position = _mm_packus_epi16(_mm_packs_epi32(position, position), position);  // four bytes
-      const int32_t bytes = _mm_cvtsi128_si32(position);
-      std::memcpy(at + ow, &bytes, sizeof bytes);
+    if (out_w >= 4) {
+      for (; ow + 4 <= out_w; ow += 4) pool4_2x2(top + 2 * ow, bottom + 2 * ow, o + ow, at + ow);
+      if (ow < out_w) pool4_2x2(top + 2 * (out_w - 4), bottom + 2 * (out_w - 4), o + out_w - 4, at + out_w - 4);
+      continue;
     }
 #endif
     for (; ow < out_w; ++ow) {
@@ -386,8 +398,27 @@ void pool_plane_2x2(const float* image, const Windows& g, float* out, uint8_t* w
   }
 }
 
-// The gradient of one plane's 2 x 2, stride-2 pooling over a plane the windows tile: each
-// window gets its output's gradient at its maximum and 0 at its other three pixels.
+#if defined(__SSE2__)
+// The gradient of four neighbouring 2 x 2 windows of a tiled plane: each window gets its
+// output's gradient `dy` at its maximum (`at`: 0-3 in row-major order) and 0 elsewhere.
+inline void unpool4_2x2(const float* dy, const uint8_t* at, float* top, float* bottom) {
+  int32_t bytes;
+  std::memcpy(&bytes, at, sizeof bytes);
+  const __m128i zero = _mm_setzero_si128();
+  const __m128i position = _mm_unpacklo_epi16(_mm_unpacklo_epi8(_mm_cvtsi32_si128(bytes), zero), zero);
+  const __m128 v = _mm_loadu_ps(dy);
+  const auto at_k = [&](int k) { return _mm_and_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(position, _mm_set1_epi32(k))), v); };
+  const __m128 a = at_k(0), b = at_k(1), c = at_k(2), e = at_k(3);
+  _mm_storeu_ps(top, _mm_unpacklo_ps(a, b));
+  _mm_storeu_ps(top + 4, _mm_unpackhi_ps(a, b));
+  _mm_storeu_ps(bottom, _mm_unpacklo_ps(c, e));
+  _mm_storeu_ps(bottom + 4, _mm_unpackhi_ps(c, e));
+}
+#endif
+
+// The gradient of one plane's 2 x 2, stride-2 pooling over a plane the windows tile, four
+// windows at a time, the last four of a row again when its width is not a multiple of four
+// (as pool_plane_2x2 does: the overlap is rewritten with the same values).
 void unpool_plane_2x2(const float* dy, const uint8_t* where, const Windows& g, float* image) {
   const int64_t out_h = g.out_h, out_w = g.out_w, w = g.w;
   for (int64_t oh = 0; oh < out_h; ++oh) {
@@ -397,18 +428,10 @@ void unpool_plane_2x2(const float* dy, const uint8_t* where, const Windows& g, f
     const uint8_t* at = where + oh * out_w;
     int64_t ow = 0;
 #if defined(__SSE2__)
-    const __m128i zero = _mm_setzero_si128();
-    for (; ow + 4 <= out_w; ow += 4) {
-      int32_t bytes;
-      std::memcpy(&bytes, at + ow, sizeof bytes);
-      const __m128i position = _mm_unpacklo_epi16(_mm_unpacklo_epi8(_mm_cvtsi32_si128(bytes), zero), zero);
-      const __m128 v = _mm_loadu_ps(d + ow);
-      const auto at_k = [&](int k) { return _mm_and_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(position, _mm_set1_epi32(k))), v); };
-      const __m128 a = at_k(0), b = at_k(1), c = at_k(2), e = at_k(3);
-      _mm_storeu_ps(top + 2 * ow, _mm_unpacklo_ps(a, b));
-      _mm_storeu_ps(top + 2 * ow + 4, _mm_unpackhi_ps(a, b));
-      _mm_storeu_ps(bottom + 2 * ow, _mm_unpacklo_ps(c, e));
-      _mm_storeu_ps(bottom + 2 * ow + 4, _mm_unpackhi_ps(c, e));
+    if (out_w >= 4) {
+      for (; ow + 4 <= out_w; ow += 4) unpool4_2x2(d + ow, at + ow, top + 2 * ow, bottom + 2 * ow);
+      if (ow < out_w) unpool4_2x2(d + out_w - 4, at + out_w - 4, top + 2 * (out_w - 4), bottom + 2 * (out_w - 4));
+      continue;
     }
 #endif
     for (; ow < out_w; ++ow) {

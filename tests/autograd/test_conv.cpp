@@ -188,9 +188,12 @@ TEST_CASE("max_pool2d takes each window's maximum and passes gradcheck") {
 }
 
 TEST_CASE("max_pool2d's 2x2 loop and its general loop equal the definition, ties, NaNs and uncovered edges included") {
-  // Values from {-1, 0, 1}: many ties, so the first-maximum rule is exercised.
+  // Values from {-1, 0, 1}: many ties, so the first-maximum rule is exercised. Rows of 4, 7
+  // and 5 windows (14 x 14: the teacher's second pooling) and of 3: whole groups of four,
+  // groups with an overlapping last four, and too few for a group.
   for (const auto& [shape, kernel, stride] :
-       {std::tuple{Shape{2, 3, 6, 8}, 2, 2}, std::tuple{Shape{1, 2, 5, 7}, 2, 2}, std::tuple{Shape{2, 2, 7, 7}, 3, 2},
+       {std::tuple{Shape{2, 3, 6, 8}, 2, 2}, std::tuple{Shape{1, 2, 14, 14}, 2, 2}, std::tuple{Shape{2, 1, 6, 11}, 2, 2},
+        std::tuple{Shape{1, 2, 5, 7}, 2, 2}, std::tuple{Shape{2, 2, 7, 7}, 3, 2},
         std::tuple{Shape{1, 3, 6, 6}, 2, 1}, std::tuple{Shape{1, 1, 9, 9}, 3, 3}}) {
     CAPTURE(tensor::to_string(shape));
     CAPTURE(kernel);
