@@ -44,32 +44,36 @@ std::pair<int64_t, int64_t> valid_columns(const Windows& g, int64_t j) {
   return {first, last};
 }
 
-// One image's receptive fields as [C kh kw, Ho Wo]: row (c, i, j), column (oh, ow).
-// Each row is a shifted copy of the image: the in-bounds middle of every output row is
-// copied in one run (a memcpy at stride 1), the padding on either side is zero.
-void image_to_columns(const float* image, const Windows& g, float* cols) {
+// The size of one image with its zero padding, as image_to_columns reads it.
+int64_t padded_size(const Windows& g) { return g.c * (g.h + 2 * g.padding) * (g.w + 2 * g.padding); }
+
+// One image's receptive fields as [C kh kw, Ho Wo]: row (c, i, j), column (oh, ow). The image
+// is first copied into `padded` (padded_size(g) floats whose border is zero and stays so:
+// the caller zeroes it once), so each row of the columns is a plain strided read of it, a
+// contiguous run at stride 1, with no bounds to test; a window over the padding reads its
+// zeros.
+void image_to_columns(const float* image, const Windows& g, float* padded, float* cols) {
+  const int64_t ph = g.h + 2 * g.padding, pw = g.w + 2 * g.padding;
   for (int64_t c = 0; c < g.c; ++c) {
-    const float* plane = image + c * g.h * g.w;
+    for (int64_t y = 0; y < g.h; ++y) {
+      std::copy_n(image + (c * g.h + y) * g.w, g.w, padded + (c * ph + y + g.padding) * pw + g.padding);
+    }
+  }
+  const int64_t out_w = g.out_w, stride = g.stride;
+  for (int64_t c = 0; c < g.c; ++c) {
     for (int64_t i = 0; i < g.kh; ++i) {
       for (int64_t j = 0; j < g.kw; ++j) {
-        const auto [first, last] = valid_columns(g, j);
+        const float* window = padded + c * ph * pw + i * pw + j;  // window (0, 0)'s pixel (i, j)
         for (int64_t oh = 0; oh < g.out_h; ++oh) {
-          const int64_t y = oh * g.stride - g.padding + i;
-          float* out = cols + oh * g.out_w;
-          if (y < 0 || y >= g.h) {
-            std::fill(out, out + g.out_w, 0.0f);
-            continue;
-          }
-          const int64_t base = y * g.w - g.padding + j;  // plane[base + ow * s] is input column ow * s - p + j
-          std::fill(out, out + first, 0.0f);
-          if (g.stride == 1) {
-            std::copy(plane + base + first, plane + base + last, out + first);
+          const float* __restrict from = window + oh * stride * pw;
+          float* __restrict out = cols + oh * out_w;
+          if (stride == 1) {
+            for (int64_t ow = 0; ow < out_w; ++ow) out[ow] = from[ow];
           } else {
-            for (int64_t ow = first; ow < last; ++ow) out[ow] = plane[base + ow * g.stride];
+            for (int64_t ow = 0; ow < out_w; ++ow) out[ow] = from[ow * stride];
           }
-          std::fill(out + last, out + g.out_w, 0.0f);
         }
-        cols += g.out_h * g.out_w;
+        cols += g.out_h * out_w;
       }
     }
   }
@@ -242,13 +246,13 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t
 #pragma omp parallel num_threads(threads)
   {
     const auto [begin, end] = share(g.n, omp_get_thread_num(), omp_get_num_threads());
-    std::vector<float> cols(static_cast<size_t>(rows * pixels));
+    std::vector<float> cols(static_cast<size_t>(rows * pixels)), padded(static_cast<size_t>(padded_size(g)), 0.0f);
     for (int64_t n = begin; n < end; ++n) {
       float* out = y.data() + n * out_channels * pixels;
       for (int64_t o = 0; o < out_channels; ++o) {
         std::fill(out + o * pixels, out + (o + 1) * pixels, b.defined() ? b.data()[o] : 0.0f);
       }
-      image_to_columns(in.data() + n * g.c * g.h * g.w, g, cols.data());
+      image_to_columns(in.data() + n * g.c * g.h * g.w, g, padded.data(), cols.data());
       // y_n[O, HoWo] += W[O, CKK] cols[CKK, HoWo]
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(out_channels), static_cast<int>(pixels),
                   static_cast<int>(rows), 1.0f, w.data(), static_cast<int>(rows), cols.data(), static_cast<int>(pixels),
@@ -282,13 +286,14 @@ Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& wei
     const int t = omp_get_thread_num();
     const auto [begin, end] = share(g.n, t, omp_get_num_threads());
     std::vector<float> cols(static_cast<size_t>(rows * pixels));
+    std::vector<float> padded(need_weight ? static_cast<size_t>(padded_size(g)) : 0, 0.0f);
     if (need_weight) dw[static_cast<size_t>(t)].assign(static_cast<size_t>(out_channels * rows), 0.0f);
     if (need_bias) db[static_cast<size_t>(t)].assign(static_cast<size_t>(out_channels), 0.0f);
     for (int64_t n = begin; n < end; ++n) {
       const float* d = grad.data() + n * out_channels * pixels;
       if (need_weight) {
         // dW[O, CKK] += dy_n[O, HoWo] cols[CKK, HoWo]^T
-        image_to_columns(in.data() + n * g.c * g.h * g.w, g, cols.data());
+        image_to_columns(in.data() + n * g.c * g.h * g.w, g, padded.data(), cols.data());
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(out_channels), static_cast<int>(rows),
                     static_cast<int>(pixels), 1.0f, d, static_cast<int>(pixels), cols.data(), static_cast<int>(pixels),
                     1.0f, dw[static_cast<size_t>(t)].data(), static_cast<int>(rows));
