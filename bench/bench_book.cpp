@@ -48,8 +48,7 @@ void BM_TeacherTrainStep(benchmark::State& state) {
 
 // The small student of chapters 5 to 7 (784-100-10) against cached teacher logits, as
 // book::train_student steps it (distillation loss at T = 2, alpha = 0.5, SGD with
-// momentum). Its products are small, so the fixed costs of a step show: the counter
-// non_blas_us is the step's time minus that of its five products run alone.
+// momentum). Its products are small, so the fixed costs of a step show in non_blas_us.
 void BM_SmallStudentStep(benchmark::State& state) {
   const std::vector<int64_t> widths = {784, 100, 10};
   tensor::Generator gen(3);

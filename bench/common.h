@@ -2,6 +2,7 @@
 #pragma once
 
 #include "autograd/variable.h"
+#include "bench/blas_clock.h"
 #include "nn/data.h"
 #include "nn/losses.h"
 #include "nn/module.h"
@@ -68,29 +69,6 @@ struct Product {
   int m, n, k;
 };
 
-// Seconds of the products, run alone one after the other as a step runs them: the BLAS
-// share of a step, measured apart from it.
-inline double seconds_of_products(const std::vector<Product>& products) {
-  constexpr int kRepeats = 200;
-  std::vector<std::vector<float>> a, b, c;
-  for (const Product& p : products) {
-    a.emplace_back(static_cast<size_t>(p.m) * p.k, 0.5f);
-    b.emplace_back(static_cast<size_t>(p.k) * p.n, 0.25f);
-    c.emplace_back(static_cast<size_t>(p.m) * p.n, 0.0f);
-  }
-  const auto run_all = [&] {
-    for (size_t i = 0; i < products.size(); ++i) {
-      const Product& p = products[i];
-      cblas_sgemm(CblasRowMajor, p.ta, p.tb, p.m, p.n, p.k, 1.0f, a[i].data(), p.ta == CblasNoTrans ? p.k : p.m,
-                  b[i].data(), p.tb == CblasNoTrans ? p.n : p.k, 0.0f, c[i].data(), p.n);
-    }
-  };
-  run_all();  // warm
-  const auto start = std::chrono::steady_clock::now();
-  for (int r = 0; r < kRepeats; ++r) run_all();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / kRepeats;
-}
-
 // The products of one MLP training step, batch `batch`: per layer the forward x W^T, the
 // weight gradient dY^T x, and the input gradient dY W except for the first layer, whose
 // input needs none.
@@ -111,14 +89,6 @@ inline double flops_of(const std::vector<Product>& products) {
   double flops = 0;
   for (const Product& p : products) flops += 2.0 * p.m * p.n * p.k;
   return flops;
-}
-
-// Adds the counters blas_us (the step's products alone, see seconds_of_products) and
-// non_blas_us (the rest of a step: our own kernels, the graph, the optimizer).
-inline void set_blas_share(benchmark::State& state, double step_seconds, const std::vector<Product>& products) {
-  const double blas = seconds_of_products(products);
-  state.counters["blas_us"] = blas * 1e6;
-  state.counters["non_blas_us"] = (step_seconds - blas) * 1e6;
 }
 
 // The ceiling, BM_Sgemm/128/1200/784's product, timed in short blocks between a step
@@ -160,10 +130,11 @@ class InterleavedCeiling {
   int64_t products_ = 0;
 };
 
-// What time_steps measured: the mean and the fastest seconds of a step, and the ceiling's
-// GFLOP/s over the blocks run between the steps and in the fastest of them.
+// What time_steps measured: the mean and the fastest seconds of a step, the mean seconds of
+// a step with a product in flight (BlasClock), and the ceiling's GFLOP/s over the blocks run
+// between the steps and in the fastest of them.
 struct StepTimes {
-  double step_seconds, best_step_seconds;
+  double step_seconds, best_step_seconds, blas_seconds;
   double ceiling_gflops, best_ceiling_gflops;
 };
 
@@ -172,10 +143,13 @@ struct StepTimes {
 template <class Step>
 StepTimes time_steps(benchmark::State& state, Step step) {
   InterleavedCeiling ceiling;
-  double steps = 0.0, best = std::numeric_limits<double>::infinity(), since_block = 0.0;
+  BlasClock blas;
+  double steps = 0.0, best = std::numeric_limits<double>::infinity(), since_block = 0.0, in_products = 0.0;
   for (auto _ : state) {
     const auto start = std::chrono::steady_clock::now();
+    blas.start();
     step();
+    in_products += blas.stop();
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     steps += seconds;
     best = std::min(best, seconds);
@@ -188,21 +162,29 @@ StepTimes time_steps(benchmark::State& state, Step step) {
     }
   }
   ceiling.run_block();
-  return {steps / double(state.iterations()), best, ceiling.gflops(), ceiling.best_gflops()};
+  const auto n = double(state.iterations());
+  return {steps / n, best, in_products / n, ceiling.gflops(), ceiling.best_gflops()};
 }
 
 // The counters of a step benchmark: GFLOP/s from the step's counted FLOPs, the interleaved
 // ceiling's GFLOP/s (sgemm_GFLOPS), and the step's share of it in percent, the ratio the
 // speed targets are stated in: of_sgemm from the means, of_sgemm_best from the fastest
 // step against the fastest ceiling block (what the code can do when nothing else runs).
+// Then the step split in two: blas_us with a product in flight, non_blas_us the rest (our
+// kernels, the graph, the optimizer), and products_of_sgemm, the same FLOPs over blas_us
+// as a share of the ceiling: what of_sgemm would be if the rest took no time, the bound no
+// change outside OpenBLAS can pass.
 inline void set_step_counters(benchmark::State& state, const StepTimes& times, double flops_per_step) {
   set_gflops(state, flops_per_step);
-  const auto percent = [&](double step_seconds, double ceiling) {
-    return ceiling > 0 ? 100.0 * flops_per_step / step_seconds * 1e-9 / ceiling : 0.0;
+  const auto percent = [&](double seconds, double ceiling) {
+    return ceiling > 0 && seconds > 0 ? 100.0 * flops_per_step / seconds * 1e-9 / ceiling : 0.0;
   };
   state.counters["sgemm_GFLOPS"] = times.ceiling_gflops;
   state.counters["of_sgemm"] = percent(times.step_seconds, times.ceiling_gflops);
   state.counters["of_sgemm_best"] = percent(times.best_step_seconds, times.best_ceiling_gflops);
+  state.counters["blas_us"] = times.blas_seconds * 1e6;
+  state.counters["non_blas_us"] = (times.step_seconds - times.blas_seconds) * 1e6;
+  state.counters["products_of_sgemm"] = percent(times.blas_seconds, times.ceiling_gflops);
 }
 
 // Steps of `student` on a fixed batch of 784-pixel images against fixed teacher logits:
@@ -221,12 +203,9 @@ inline StepTimes distill_steps(benchmark::State& state, nn::Module& student, flo
   return times;
 }
 
-// The counters of an MLP step: GFLOP/s of its products against the ceiling, and their time
-// alone beside the rest.
+// The counters of an MLP step (set_step_counters), its FLOPs counted from its products.
 inline void set_mlp_counters(benchmark::State& state, const StepTimes& times, const std::vector<int64_t>& widths) {
-  const std::vector<Product> products = mlp_products(widths, kBatch);
-  set_step_counters(state, times, flops_of(products));
-  set_blas_share(state, times.step_seconds, products);
+  set_step_counters(state, times, flops_of(mlp_products(widths, kBatch)));
 }
 
 }  // namespace bench
