@@ -24,7 +24,11 @@ struct BatchNorm2dResult {
 ///     \sigma^2_c = \frac1M \sum_{n,h,w} (x_{nchw} - \mu_c)^2, \quad
 ///     y_{nchw} = \gamma_c \frac{x_{nchw} - \mu_c}{\sqrt{\sigma^2_c + \epsilon}} + \beta_c. \f]
 /// Each plane is summed in float, the planes in double, in two passes (mean, then squared
-/// deviations), so a channel whose values sit far from 0 keeps its variance. The normalised
+/// deviations), so a channel whose values sit far from 0 keeps its variance. A plane's sum
+/// has one order on every compiler and CPU: four lanes, lane l adding the values
+/// k = l, l + 4, ... of the first HW - HW mod 4, the last HW mod 4 added to lane 0, then
+/// (((lane 0 + 0) + lane 1) + lane 2) + lane 3; four planes are summed side by side (their
+/// chains of additions are independent), and their sums added in image order. The normalised
 /// \f$ \hat x \f$ is not kept: the backward pass recomputes it from x and the statistics, the
 /// same float operations giving the same bits, and the forward pass writes one tensor, not two.
 /// \param x [N, C, H, W] \param gamma [C] \param beta [C] \param eps \f$ \epsilon > 0 \f$
@@ -47,6 +51,7 @@ struct BatchNorm2dGrads {
 ///     \frac{\partial L}{\partial x} = \frac{\gamma_c}{M \sqrt{\sigma^2_c + \epsilon}}
 ///       \Big( M\, dy - \frac{\partial L}{\partial \beta_c} - \hat x\, \frac{\partial L}{\partial \gamma_c} \Big). \f]
 /// with \f$ \hat x = (x - \mu_c) / \sqrt{\sigma^2_c + \epsilon} \f$ recomputed as the forward pass computed it.
+/// The two sums over each channel are taken plane by plane in the order of `batch_norm2d`.
 /// \param dy [N, C, H, W] \param x [N, C, H, W] the forward input
 /// \param mean [C] \param gamma [C] \param inv_std [C] from the forward pass
 /// \returns the three gradients

@@ -4,6 +4,7 @@
 #include "autograd/gradcheck.h"
 #include "autograd/ops.h"
 #include "tensor/errors.h"
+#include "tensor/norm.h"
 #include "tensor/ops.h"
 #include "tensor/parallel.h"
 #include "tensor/random.h"
@@ -11,6 +12,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <vector>
 
 using autograd::Var;
 using tensor::Shape;
@@ -38,9 +40,60 @@ Var composed_batch_norm2d(const Var& x, const Var& gamma, const Var& beta, float
   return centred * inv_std * autograd::reshape(gamma, {1, c, 1, 1}) + autograd::reshape(beta, {1, c, 1, 1});
 }
 
+// A plane's float sum in the order tensor/norm.h documents, one term at a time: four lanes
+// over the first n - n % 4 terms (lane l takes k = l, l + 4, ...), the last n % 4 terms
+// added to lane 0, then (((lane 0 + 0) + lane 1) + lane 2) + lane 3.
+float documented_plane_sum(const std::vector<float>& terms) {
+  const size_t body = terms.size() - terms.size() % 4;
+  float lane[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+  for (size_t k = 0; k < body; ++k) lane[k % 4] += terms[k];
+  for (size_t k = body; k < terms.size(); ++k) lane[0] += terms[k];
+  return (((lane[0] + 0.0f) + lane[1]) + lane[2]) + lane[3];
+}
+
+// sum over images i of f(i, k), each plane in float in the documented order, the planes in double.
+template <class F>
+double documented_channel_sum(int64_t n, int64_t plane, F f) {
+  double total = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    std::vector<float> terms;
+    for (int64_t k = 0; k < plane; ++k) terms.push_back(f(i, k));
+    total += documented_plane_sum(terms);
+  }
+  return total;
+}
+
 }  // namespace
 
 TEST_SUITE("autograd/norm") {
+TEST_CASE("batch_norm2d sums each plane in the documented order, bit for bit, forward and backward") {
+  // 6 images (a group of four planes summed together, then two alone) of 5 x 5 (a plane of
+  // 24 + 1 values), values of mixed magnitudes so that any other order rounds differently.
+  const int64_t n = 6, c = 2, plane = 25;
+  Tensor x = values({n, c, 5, 5}, 31), dy = values({n, c, 5, 5}, 32);
+  for (int64_t i = 0; i < x.numel(); i += 7) x.data()[i] *= 1000.0f;
+  const Tensor gamma = values({c}, 33), beta = values({c}, 34);
+  const tensor::BatchNorm2dResult r = tensor::batch_norm2d(x, gamma, beta, 1e-5f);
+  const tensor::BatchNorm2dGrads g = tensor::batch_norm2d_backward(dy, x, r.mean, gamma, r.inv_std);
+  const auto m = static_cast<double>(n * plane);
+  for (int64_t ch = 0; ch < c; ++ch) {
+    CAPTURE(ch);
+    const auto at = [&](const Tensor& t, int64_t i, int64_t k) { return t.data()[(i * c + ch) * plane + k]; };
+    const auto mu = static_cast<float>(documented_channel_sum(n, plane, [&](int64_t i, int64_t k) { return at(x, i, k); }) / m);
+    const double var = documented_channel_sum(n, plane, [&](int64_t i, int64_t k) {
+                         return (at(x, i, k) - mu) * (at(x, i, k) - mu);
+                       }) / m;
+    CHECK(r.mean.data()[ch] == mu);
+    CHECK(r.var.data()[ch] == static_cast<float>(var));
+    const float inv = r.inv_std.data()[ch];
+    CHECK(g.beta.data()[ch] ==
+          static_cast<float>(documented_channel_sum(n, plane, [&](int64_t i, int64_t k) { return at(dy, i, k); })));
+    CHECK(g.gamma.data()[ch] == static_cast<float>(documented_channel_sum(n, plane, [&](int64_t i, int64_t k) {
+            return at(dy, i, k) * ((at(x, i, k) - mu) * inv);
+          })));
+  }
+}
+
 TEST_CASE("batch_norm2d gives each channel mean 0 and variance 1 before gamma and beta") {
   // Values far from 0 (around 100): a one-pass variance would lose most of its digits here.
   const Tensor x = values({4, 3, 5, 5}, 1, 99.0f, 101.0f);
