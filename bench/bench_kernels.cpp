@@ -2,6 +2,7 @@
 // 1200 hidden units), in GB/s of memory traffic: bytes read plus bytes written.
 #include "bench/common.h"
 #include "tensor/conv.h"
+#include "tensor/norm.h"
 #include "tensor/ops.h"
 
 #include <benchmark/benchmark.h>
@@ -71,6 +72,25 @@ void BM_MaxPool2dBackward(benchmark::State& state) {
   set_bytes(state, x.numel() * (sizeof(float) + 1.25));
 }
 
+// The teacher's first BatchNorm in training mode over its first convolution's output
+// [128, 32, 28, 28]: per channel the mean, the variance, then the normalised values. Counted
+// as reading x once and writing y (its second and third reads of a channel hit the cache).
+void BM_BatchNorm2d(benchmark::State& state) {
+  const Tensor x = bench::random_tensor({kRows, 32, 28, 28});
+  const Tensor gamma = bench::random_tensor({32}, 8), beta = bench::random_tensor({32}, 9);
+  for (auto _ : state) benchmark::DoNotOptimize(tensor::batch_norm2d(x, gamma, beta, 1e-5f));
+  set_bytes(state, 2.0 * x.numel() * sizeof(float));
+}
+
+// Its gradient: per channel the sums of dy and dy x_hat, then dx. Reads dy and x, writes dx.
+void BM_BatchNorm2dBackward(benchmark::State& state) {
+  const Tensor x = bench::random_tensor({kRows, 32, 28, 28}), dy = bench::random_tensor({kRows, 32, 28, 28}, 10);
+  const Tensor gamma = bench::random_tensor({32}, 8), beta = bench::random_tensor({32}, 9);
+  const tensor::BatchNorm2dResult r = tensor::batch_norm2d(x, gamma, beta, 1e-5f);
+  for (auto _ : state) benchmark::DoNotOptimize(tensor::batch_norm2d_backward(dy, x, r.mean, gamma, r.inv_std));
+  set_bytes(state, 3.0 * x.numel() * sizeof(float));
+}
+
 BENCHMARK(BM_AddBias)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Relu)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Mul)->Unit(benchmark::kMicrosecond);
@@ -78,5 +98,7 @@ BENCHMARK(BM_SumRows)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_LogSoftmax)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_MaxPool2d)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_MaxPool2dBackward)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_BatchNorm2d)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_BatchNorm2dBackward)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
