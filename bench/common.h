@@ -131,8 +131,8 @@ class InterleavedCeiling {
 };
 
 // What time_steps measured: the mean and the fastest seconds of a step, the mean seconds of
-// a step with a product in flight (BlasClock), and the ceiling's GFLOP/s over the blocks run
-// between the steps and in the fastest of them.
+// its products (BlasClock), and the ceiling's GFLOP/s over the blocks run between the steps
+// and in the fastest of them.
 struct StepTimes {
   double step_seconds, best_step_seconds, blas_seconds;
   double ceiling_gflops, best_ceiling_gflops;
@@ -170,7 +170,7 @@ StepTimes time_steps(benchmark::State& state, Step step) {
 // ceiling's GFLOP/s (sgemm_GFLOPS), and the step's share of it in percent, the ratio the
 // speed targets are stated in: of_sgemm from the means, of_sgemm_best from the fastest
 // step against the fastest ceiling block (what the code can do when nothing else runs).
-// Then the step split in two: blas_us with a product in flight, non_blas_us the rest (our
+// Then the step split in two: blas_us its products (BlasClock), non_blas_us the rest (our
 // kernels, the graph, the optimizer), and products_of_sgemm, the same FLOPs over blas_us
 // as a share of the ceiling: what of_sgemm would be if the rest took no time, the bound no
 // change outside OpenBLAS can pass.
