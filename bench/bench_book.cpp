@@ -19,6 +19,18 @@ using tensor::Tensor;
 
 using bench::kBatch;
 
+// About the Fashion-MNIST training images' mean and std, as the chapters normalise them.
+const nn::Normalization kNorm{0.286f, 0.353f};
+
+// `count` 28 x 28 images of uniformly random bytes (labels 0), the same for a given seed.
+nn::Dataset random_images(int64_t count, uint64_t seed) {
+  nn::Dataset data{.images = std::vector<uint8_t>(static_cast<size_t>(count * 28 * 28)),
+                   .labels = nn::Labels(static_cast<size_t>(count), 0), .height = 28, .width = 28, .classes = 10};
+  tensor::Generator gen(seed);
+  for (uint8_t& p : data.images) p = static_cast<uint8_t>(gen.below(256));
+  return data;
+}
+
 // The FLOPs of the teacher's products on `images` images.
 bench::CnnFlops teacher_flops(const book::TeacherConfig& c, double images) {
   return bench::cnn_flops(c.conv1, c.conv2, c.hidden, images);
@@ -63,14 +75,10 @@ void BM_TeacherEvaluate(benchmark::State& state) {
   tensor::Generator gen(config.seed);
   std::shared_ptr<nn::Sequential> teacher = book::make_teacher(config, gen);
   constexpr int64_t kImages = 10000;
-  nn::Dataset data{.images = std::vector<uint8_t>(kImages * 28 * 28), .labels = nn::Labels(kImages, 0), .height = 28,
-                   .width = 28, .classes = 10};
-  tensor::Generator pixels(4);
-  for (uint8_t& p : data.images) p = static_cast<uint8_t>(pixels.below(256));
+  const nn::Dataset data = random_images(kImages, 4);
   std::vector<int64_t> all(kImages);
   for (int64_t i = 0; i < kImages; ++i) all[static_cast<size_t>(i)] = i;
-  const nn::Normalization norm{0.286f, 0.353f};  // about the training images' mean and std
-  for (auto _ : state) benchmark::DoNotOptimize(book::predict_logits(*teacher, data, all, norm));
+  for (auto _ : state) benchmark::DoNotOptimize(book::predict_logits(*teacher, data, all, kNorm));
   bench::set_gflops(state, teacher_flops(config, kImages).forward());
   state.SetItemsProcessed(state.iterations() * kImages);
 }
@@ -80,17 +88,14 @@ void BM_TeacherEvaluate(benchmark::State& state) {
 // more than the caches): each image's first read waits for memory unless it was prefetched.
 void BM_MakeBatch(benchmark::State& state) {
   constexpr int64_t kImages = 60000, kPixels = 28 * 28;
-  nn::Dataset data{.images = std::vector<uint8_t>(kImages * kPixels), .labels = nn::Labels(kImages, 0), .height = 28,
-                   .width = 28, .classes = 10};
-  tensor::Generator gen(6);
-  for (uint8_t& p : data.images) p = static_cast<uint8_t>(gen.below(256));
+  const nn::Dataset data = random_images(kImages, 6);
+  tensor::Generator gen(7);
   const std::vector<int64_t> order = tensor::permutation(kImages, gen);
-  const nn::Normalization norm{0.286f, 0.353f};
   int64_t next = 0;
   for (auto _ : state) {
     if (next + kBatch > kImages) next = 0;
     const std::vector<int64_t> indices(order.begin() + next, order.begin() + next + kBatch);
-    benchmark::DoNotOptimize(nn::make_batch(data, indices, norm));
+    benchmark::DoNotOptimize(nn::make_batch(data, indices, kNorm));
     next += kBatch;
   }
   // Reads a byte and writes a float per pixel.
