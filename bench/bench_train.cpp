@@ -58,7 +58,7 @@ bench::StepTimes train_steps(benchmark::State& state, nn::Module& model, const T
 }
 
 // 784-1200-1200-10, SGD with momentum: 2 x 128 x (3 x 2,392,800 - 940,800) = 1.597e9 FLOPs
-// (bench::mlp_products).
+// (bench::mlp_step_flops).
 void BM_MlpTrainStep(benchmark::State& state) {
   tensor::Generator gen(1);
   const std::vector<int64_t> widths = {784, 1200, 1200, 10};

@@ -63,31 +63,15 @@ inline CnnFlops cnn_flops(int64_t conv1, int64_t conv2, int64_t hidden, double i
   return {2.0 * images * c1, 2.0 * images * (c2 + fc1 + fc2)};
 }
 
-// One product C[M, N] = op(A)[M, K] op(B)[K, N] of a step, op transposing or not.
-struct Product {
-  CBLAS_TRANSPOSE ta, tb;
-  int m, n, k;
-};
-
-// The products of one MLP training step, batch `batch`: per layer the forward x W^T, the
-// weight gradient dY^T x, and the input gradient dY W except for the first layer, whose
-// input needs none.
-inline std::vector<Product> mlp_products(const std::vector<int64_t>& widths, int64_t batch) {
-  std::vector<Product> products;
-  const int b = static_cast<int>(batch);
-  for (size_t i = 0; i + 1 < widths.size(); ++i) {
-    const int in = static_cast<int>(widths[i]), out = static_cast<int>(widths[i + 1]);
-    products.push_back({CblasNoTrans, CblasTrans, b, out, in});
-    products.push_back({CblasTrans, CblasNoTrans, out, in, b});
-    if (i > 0) products.push_back({CblasNoTrans, CblasNoTrans, b, in, out});
-  }
-  return products;
-}
-
-// FLOPs of those products: 2 M N K each.
-inline double flops_of(const std::vector<Product>& products) {
+// The FLOPs of one MLP training step's products, batch `batch`, 2 M N K each: per layer the
+// forward x W^T, the weight gradient dY^T x, and the input gradient dY W except for the first
+// layer, whose input needs none; each is batch x in x out multiply-adds.
+inline double mlp_step_flops(const std::vector<int64_t>& widths, int64_t batch) {
   double flops = 0;
-  for (const Product& p : products) flops += 2.0 * p.m * p.n * p.k;
+  for (size_t i = 0; i + 1 < widths.size(); ++i) {
+    const double per_product = 2.0 * double(batch) * double(widths[i]) * double(widths[i + 1]);
+    flops += (i > 0 ? 3 : 2) * per_product;
+  }
   return flops;
 }
 
@@ -205,7 +189,7 @@ inline StepTimes distill_steps(benchmark::State& state, nn::Module& student, flo
 
 // The counters of an MLP step (set_step_counters), its FLOPs counted from its products.
 inline void set_mlp_counters(benchmark::State& state, const StepTimes& times, const std::vector<int64_t>& widths) {
-  set_step_counters(state, times, flops_of(mlp_products(widths, kBatch)));
+  set_step_counters(state, times, mlp_step_flops(widths, kBatch));
 }
 
 }  // namespace bench
