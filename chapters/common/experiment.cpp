@@ -79,9 +79,9 @@ bool PairedDifference::soft_wins() const {
   return per_seed.size() >= 2 && difference.mean > 0 && confidence_interval().excludes_zero();
 }
 
-std::string PairedDifference::describe(int digits) const {
-  if (per_seed.size() < 2) return fmt::format("soft - hard = {:+.{}f} on one seed: no spread to compare with", difference.mean, digits);
-  return fmt::format("soft - hard = {} over {} seeds, 95% CI {}, effect size {:.1f} ({})", to_string(digits),
+std::string PairedDifference::describe(int digits, const std::string& what) const {
+  if (per_seed.size() < 2) return fmt::format("{} = {:+.{}f} on one seed: no spread to compare with", what, difference.mean, digits);
+  return fmt::format("{} = {} over {} seeds, 95% CI {}, effect size {:.1f} ({})", what, to_string(digits),
                      per_seed.size(), confidence_interval().to_string(digits), effect_size(),
                      beyond_two_std() ? "beyond 2 std" : "within 2 std");
 }

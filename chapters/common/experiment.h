@@ -93,8 +93,8 @@ struct PairedDifference {
   /// \brief "+0.0042 +- 0.0011", for a table cell.
   std::string to_string(int digits = 4) const;
   /// \brief One sentence: "soft - hard = +0.0042 +- 0.0011 over 8 seeds, 95% CI [+0.0033, +0.0051],
-  /// effect size 3.8 (beyond 2 std)".
-  std::string describe(int digits = 4) const;
+  /// effect size 3.8 (beyond 2 std)", `what` naming the difference.
+  std::string describe(int digits = 4, const std::string& what = "soft - hard") const;
   /// \brief per_seed, mean, std, ci95, effect_size and beyond_two_std as JSON.
   nlohmann::json to_json() const;
 };

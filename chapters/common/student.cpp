@@ -1,5 +1,6 @@
 #include "chapters/common/student.h"
 
+#include "autograd/ops.h"
 #include "nn/losses.h"
 #include "nn/optim.h"
 #include "tensor/ops.h"
@@ -7,6 +8,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <cmath>
 
 namespace book {
 
@@ -26,12 +28,64 @@ nlohmann::json StudentConfig::to_json() const {
 
 std::string Targets::describe() const {
   if (!uses_teacher()) return "hard";
-  return fmt::format("soft T={} alpha={}", tensor::to_string(temperature), tensor::to_string(alpha));
+  switch (term) {
+    case SoftTerm::kl:
+      return fmt::format("soft T={} alpha={}", tensor::to_string(temperature), tensor::to_string(alpha));
+    case SoftTerm::kl_without_t_squared:
+      return fmt::format("soft T={} alpha={} without T^2", tensor::to_string(temperature), tensor::to_string(alpha));
+    case SoftTerm::logit_matching:
+      return fmt::format("logits alpha={}", tensor::to_string(alpha));
+  }
+  return "?";
+}
+
+LossTerms loss_terms(const Targets& targets, const autograd::Var& logits, const tensor::Tensor& teacher_logits,
+                     const nn::Labels& labels) {
+  LossTerms terms;
+  const float a = targets.alpha, t = targets.temperature;
+  if (a > 0.0f) {
+    if (targets.term == SoftTerm::logit_matching) {
+      terms.soft = nn::logit_matching_loss(logits, teacher_logits) * a;
+    } else {
+      // KL(p^T || q^T), as nn::distillation_loss forms it, weighted alpha T^2 or alpha.
+      const tensor::Tensor p = autograd::softmax(autograd::Var(teacher_logits), t).value();
+      const autograd::Var kl = nn::kl_div(autograd::log_softmax(logits, t), p);
+      terms.soft = kl * (targets.term == SoftTerm::kl ? a * t * t : a);
+    }
+  }
+  if (a < 1.0f) terms.hard = nn::cross_entropy(logits, labels) * (1.0f - a);
+  return terms;
+}
+
+autograd::Var student_loss(const Targets& targets, const autograd::Var& logits, const tensor::Tensor& teacher_logits,
+                           const nn::Labels& labels) {
+  if (!targets.uses_teacher()) return nn::cross_entropy(logits, labels);
+  if (targets.term == SoftTerm::kl) {
+    return nn::distillation_loss(logits, teacher_logits, labels, targets.temperature, targets.alpha);
+  }
+  const LossTerms terms = loss_terms(targets, logits, teacher_logits, labels);
+  return terms.hard.defined() ? terms.soft + terms.hard : terms.soft;
+}
+
+double soft_gradient_share(const Targets& targets, const tensor::Tensor& logits, const tensor::Tensor& teacher_logits,
+                           const nn::Labels& labels) {
+  // The gradient of one term on the logits, and its Frobenius norm.
+  autograd::Var z(logits.clone(), true);
+  const auto gradient_norm = [&](const autograd::Var& term) {
+    if (!term.defined()) return 0.0;
+    term.backward();
+    const tensor::Tensor g = z.grad();
+    z.zero_grad();
+    return std::sqrt(static_cast<double>(tensor::sum(tensor::mul(g, g)).item()));
+  };
+  const LossTerms terms = loss_terms(targets, z, teacher_logits, labels);
+  const double soft = gradient_norm(terms.soft), hard = gradient_norm(terms.hard);
+  return soft + hard > 0.0 ? soft / (soft + hard) : 0.0;
 }
 
 TrainedStudent train_student(const StudentConfig& c, const Targets& targets, const BookData& d,
                              const std::vector<int64_t>& transfer, const tensor::Tensor& teacher_train_logits,
-                             bool progress) {
+                             bool progress, const EpochObserver& observe) {
   if (targets.uses_teacher() && teacher_train_logits.shape() != tensor::Shape{d.data.train.size(), 10}) {
     throw tensor::ShapeError("train_student: teacher logits " + tensor::to_string(teacher_train_logits.shape()) +
                              " do not cover the " + std::to_string(d.data.train.size()) + " training images");
@@ -43,8 +97,7 @@ TrainedStudent train_student(const StudentConfig& c, const Targets& targets, con
   BatchLoss loss = [](const autograd::Var& logits, const nn::Batch& b) { return nn::cross_entropy(logits, b.labels); };
   if (targets.uses_teacher()) {
     loss = [&](const autograd::Var& logits, const nn::Batch& b) {
-      return nn::distillation_loss(logits, tensor::index_select(teacher_train_logits, 0, b.indices), b.labels,
-                                   targets.temperature, targets.alpha);
+      return student_loss(targets, logits, tensor::index_select(teacher_train_logits, 0, b.indices), b.labels);
     };
   }
   // Validation costs a pass over 5,000 images: on a small transfer set trained for hundreds of
@@ -59,9 +112,13 @@ TrainedStudent train_student(const StudentConfig& c, const Targets& targets, con
     best.clear();
     for (const autograd::Var& p : s.model->parameters()) best.push_back(p.value().clone());
   };
+  const auto after_validation = [&](const EpochRecord& r) {
+    keep_best(r);
+    if (observe) observe(r, *s.model);
+  };
   s.curve = fit(*s.model, opt, loader, d,
                 {.label = "student " + targets.describe(), .epochs = c.epochs, .lr = c.lr, .progress = progress,
-                 .validate_every = validate_every, .after_validation = keep_best},
+                 .validate_every = validate_every, .after_validation = after_validation},
                 loss);
   if (s.best_epoch == s.curve.back().epoch) {
     s.best_model = s.model;

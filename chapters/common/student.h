@@ -5,9 +5,11 @@
 #include "chapters/common/book_data.h"
 #include "chapters/common/fit.h"
 #include "nn/layers.h"
+#include "nn/losses.h"
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,20 +35,79 @@ struct StudentConfig {
 };
 
 /// \ingroup chapters
-/// \brief What a student learns from: the labels (alpha = 0), or the teacher's soft targets at
-/// temperature T mixed with the labels by `nn::distillation_loss` (alpha = 1: soft targets only).
+/// \brief How the soft term compares a student's logits \f$ s \f$ with the teacher's \f$ t \f$.
+enum class SoftTerm {
+  /// \f$ T^2 \operatorname{KL}(\operatorname{softmax}(t/T) \,\|\, \operatorname{softmax}(s/T)) \f$: Hinton et
+  /// al.'s, as `nn::distillation_loss` computes it.
+  kl,
+  /// \f$ \operatorname{KL}(\operatorname{softmax}(t/T) \,\|\, \operatorname{softmax}(s/T)) \f$: the same
+  /// without the \f$ T^2 \f$ factor (chapter 8's ablation).
+  kl_without_t_squared,
+  /// `nn::logit_matching_loss`: half the squared error between the centred logits, the first
+  /// one's limit as \f$ T \to \infty \f$; T is not used.
+  logit_matching,
+};
+
+/// \ingroup chapters
+/// \brief What a student learns from: the labels (alpha = 0), or the teacher's soft targets
+/// mixed with the labels,
+/// \f[ \mathcal{L} = \alpha\, \mathcal{L}_\text{soft}(s, t) + (1 - \alpha)\, \operatorname{CE}(s, y), \f]
+/// the soft term \f$ \mathcal{L}_\text{soft} \f$ being one of `SoftTerm` (alpha = 1: soft targets only).
 struct Targets {
-  float temperature = 1.0f;  ///< T of the soft term
-  float alpha = 0.0f;        ///< weight of the soft term, in [0, 1]
+  float temperature = 1.0f;         ///< T of the soft term
+  float alpha = 0.0f;               ///< weight of the soft term, in [0, 1]
+  SoftTerm term = SoftTerm::kl;     ///< how the soft term compares student and teacher
   /// \brief Hard labels only.
   static Targets hard() { return {}; }
-  /// \brief Soft targets at temperature `t`, weighted `alpha`.
-  static Targets soft(float t, float alpha) { return {t, alpha}; }
+  /// \brief Soft targets at temperature `t`, weighted `alpha`: `nn::distillation_loss`.
+  static Targets soft(float t, float alpha) { return {t, alpha, SoftTerm::kl}; }
+  /// \brief Soft targets at temperature `t`, weighted `alpha`, without the \f$ T^2 \f$ factor.
+  static Targets soft_without_t_squared(float t, float alpha) { return {t, alpha, SoftTerm::kl_without_t_squared}; }
+  /// \brief The teacher's logits matched with a squared error, weighted `alpha`.
+  static Targets logit_matching(float alpha) { return {1.0f, alpha, SoftTerm::logit_matching}; }
   /// \brief True when the teacher takes part.
   bool uses_teacher() const { return alpha > 0.0f; }
-  /// \brief "hard" or "soft T=4 alpha=0.5".
+  /// \brief "hard", "soft T=4 alpha=0.5", "soft T=8 alpha=0.5 without T^2" or "logits alpha=0.5".
   std::string describe() const;
 };
+
+/// \ingroup chapters
+/// \brief The two terms of a student's loss apart, each with its weight:
+/// \f$ \alpha \mathcal{L}_\text{soft} \f$ and \f$ (1 - \alpha) \operatorname{CE} \f$ (see `Targets`).
+struct LossTerms {
+  autograd::Var soft;  ///< [] the weighted soft term; undefined when alpha = 0
+  autograd::Var hard;  ///< [] the weighted label term; undefined when alpha = 1
+};
+
+/// \ingroup chapters
+/// \brief The two terms of `student_loss`, apart (to see how much of the gradient each gives).
+/// \param targets what is learnt from \param logits [N, C] the student's
+/// \param teacher_logits [N, C] the teacher's for the same images (unused for hard labels)
+/// \param labels N labels (unused when alpha = 1)
+/// \throws tensor::ShapeError from the losses when the shapes differ.
+LossTerms loss_terms(const Targets& targets, const autograd::Var& logits, const tensor::Tensor& teacher_logits,
+                     const nn::Labels& labels);
+
+/// \ingroup chapters
+/// \brief A student's loss on a batch: `nn::cross_entropy` for hard labels, `nn::distillation_loss`
+/// for `SoftTerm::kl`, and the sum of `loss_terms` otherwise.
+/// \param targets what is learnt from \param logits [N, C] \param teacher_logits [N, C]
+/// \param labels N labels \returns [] the batch mean
+autograd::Var student_loss(const Targets& targets, const autograd::Var& logits, const tensor::Tensor& teacher_logits,
+                           const nn::Labels& labels);
+
+/// \ingroup chapters
+/// \brief The soft term's share of the loss's gradient on the logits,
+/// \f[ \frac{\|\nabla_z\, \alpha \mathcal{L}_\text{soft}\|}{\|\nabla_z\, \alpha \mathcal{L}_\text{soft}\| +
+///     \|\nabla_z (1 - \alpha) \operatorname{CE}\|} \in [0, 1] \f]
+/// (Frobenius norms over the batch). Every parameter's gradient is the back-propagation of the
+/// sum of the two, so this says which term steers the student.
+/// \param targets what is learnt from \param logits [N, C] the student's
+/// \param teacher_logits [N, C] \param labels N labels
+/// \returns 0 for hard labels, 1 for alpha = 1
+/// \see \ref ch08_temperature_capacity
+double soft_gradient_share(const Targets& targets, const tensor::Tensor& logits, const tensor::Tensor& teacher_logits,
+                           const nn::Labels& labels);
 
 /// \ingroup chapters
 /// \brief A trained student and its learning curve.
@@ -58,6 +119,11 @@ struct TrainedStudent {
   std::shared_ptr<nn::Sequential> best_model;
   int64_t best_epoch = 0;  ///< the epoch `best_model` comes from (1-based)
 };
+
+/// \ingroup chapters
+/// \brief Watches a student's training: called with a validated epoch's record and the model as
+/// that epoch left it (in evaluation mode).
+using EpochObserver = std::function<void(const EpochRecord& record, nn::Module& model)>;
 
 /// \ingroup chapters
 /// \brief Trains a student on the transfer set `transfer` (indices into the training set):
@@ -72,9 +138,10 @@ struct TrainedStudent {
 /// \param teacher_train_logits [training set size, 10], the teacher's logits for every
 ///        training image (used only when targets.uses_teacher())
 /// \param progress print a line per epoch
+/// \param observe if given, called after each validated epoch with its record and the model
 /// \throws tensor::ShapeError when the teacher logits do not cover the training set.
 TrainedStudent train_student(const StudentConfig& config, const Targets& targets, const BookData& data,
                              const std::vector<int64_t>& transfer, const tensor::Tensor& teacher_train_logits,
-                             bool progress = false);
+                             bool progress = false, const EpochObserver& observe = {});
 
 }  // namespace book
