@@ -95,7 +95,7 @@ Var kl_div(const Var& log_q, const Tensor& p);
 /// \returns [] the batch mean
 /// \throws tensor::ShapeError when the logits' shapes differ or labels are missing;
 ///         tensor::ValueError for T <= 0 or alpha outside [0, 1].
-/// \see \ref ch05_student, \ref ch06_low_data, \ref ch07_unseen_class
+/// \see \ref ch05_student, \ref ch06_low_data, \ref ch07_unseen_class, \ref ch08_temperature_capacity
 Var distillation_loss(const Var& student_logits, const Tensor& teacher_logits, const Labels& labels,
                       float temperature, float alpha);
 
@@ -127,7 +127,8 @@ Var mse_loss(const Var& prediction, const Tensor& target);
 /// \param student_logits [N, C] \param teacher_logits [N, C] (no gradient)
 /// \returns [] the batch mean, \f$ \ge 0 \f$
 /// \throws tensor::ShapeError `logit_matching_loss: student [4, 10] and teacher [4, 9] differ`.
-/// \see \ref ch03_temperature, which shows the gradient side of this limit numerically
+/// \see \ref ch03_temperature, which shows the gradient side of this limit numerically, and
+/// \ref ch08_temperature_capacity, which trains students with it
 Var logit_matching_loss(const Var& student_logits, const Tensor& teacher_logits);
 
 }  // namespace nn

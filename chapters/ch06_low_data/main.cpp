@@ -115,9 +115,7 @@ int chapter(const book::Options& options) {
   for (double fraction : fractions) {
     const auto start = std::chrono::steady_clock::now();
     const auto train = [&](const book::Targets& targets, uint64_t seed) {
-      const std::vector<int64_t> transfer =
-          fraction < 1.0 ? nn::stratified_subset(data.data.train.labels, data.split.train, fraction, seed)
-                         : data.split.train;
+      const std::vector<int64_t> transfer = book::transfer_set(data, fraction, seed);
       book::StudentConfig config{.widths = kWidths, .seed = seed};
       config.epochs = budget_epochs(transfer.size(), config.batch, min_epochs, min_steps);
       const book::TrainedStudent s = book::train_student(config, targets, data, transfer, classroom.teacher.train_logits);

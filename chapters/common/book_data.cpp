@@ -51,6 +51,11 @@ BookData load_book_data(const Options& options) {
   return b;
 }
 
+std::vector<int64_t> transfer_set(const BookData& data, double fraction, uint64_t seed) {
+  if (fraction == 1.0) return data.split.train;
+  return nn::stratified_subset(data.data.train.labels, data.split.train, fraction, seed);
+}
+
 nn::Labels labels_of(const nn::Dataset& data, const std::vector<int64_t>& indices) {
   nn::Labels labels;
   labels.reserve(indices.size());

@@ -38,6 +38,15 @@ struct BookData {
 BookData load_book_data(const Options& options);
 
 /// \ingroup chapters
+/// \brief The images a student learns from: `fraction` of each class of the training split,
+/// drawn by `seed` (`nn::stratified_subset`), or the whole split when fraction is 1.
+/// \param data the book's data \param fraction in (0, 1] \param seed fixes the draw
+/// \returns sorted indices into the training set
+/// \throws tensor::ValueError when fraction is outside (0, 1].
+/// \see \ref ch06_low_data, \ref ch08_temperature_capacity
+std::vector<int64_t> transfer_set(const BookData& data, double fraction, uint64_t seed);
+
+/// \ingroup chapters
 /// \brief The labels of the given examples, in order.
 nn::Labels labels_of(const nn::Dataset& data, const std::vector<int64_t>& indices);
 

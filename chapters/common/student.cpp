@@ -41,8 +41,10 @@ std::string Targets::describe() const {
 
 LossTerms loss_terms(const Targets& targets, const autograd::Var& logits, const tensor::Tensor& teacher_logits,
                      const nn::Labels& labels) {
-  LossTerms terms;
   const float a = targets.alpha, t = targets.temperature;
+  if (!(a >= 0.0f && a <= 1.0f)) throw tensor::ValueError("loss_terms: alpha must be in [0, 1], got " + tensor::to_string(a));
+  if (!(t > 0.0f)) throw tensor::ValueError("loss_terms: temperature must be > 0, got " + tensor::to_string(t));
+  LossTerms terms;
   if (a > 0.0f) {
     if (targets.term == SoftTerm::logit_matching) {
       terms.soft = nn::logit_matching_loss(logits, teacher_logits) * a;

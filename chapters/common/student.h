@@ -84,7 +84,10 @@ struct LossTerms {
 /// \param targets what is learnt from \param logits [N, C] the student's
 /// \param teacher_logits [N, C] the teacher's for the same images (unused for hard labels)
 /// \param labels N labels (unused when alpha = 1)
-/// \throws tensor::ShapeError from the losses when the shapes differ.
+/// \returns the weighted soft and label terms, each [] (a batch mean) or undefined
+/// \throws tensor::ValueError `loss_terms: alpha must be in [0, 1], got 1.5` (or T <= 0);
+///         tensor::ShapeError from the losses when the shapes differ.
+/// \see \ref ch08_temperature_capacity
 LossTerms loss_terms(const Targets& targets, const autograd::Var& logits, const tensor::Tensor& teacher_logits,
                      const nn::Labels& labels);
 
@@ -93,6 +96,8 @@ LossTerms loss_terms(const Targets& targets, const autograd::Var& logits, const 
 /// for `SoftTerm::kl`, and the sum of `loss_terms` otherwise.
 /// \param targets what is learnt from \param logits [N, C] \param teacher_logits [N, C]
 /// \param labels N labels \returns [] the batch mean
+/// \throws tensor::ValueError for alpha outside [0, 1] or T <= 0; tensor::ShapeError when shapes differ.
+/// \see \ref ch05_student, \ref ch08_temperature_capacity
 autograd::Var student_loss(const Targets& targets, const autograd::Var& logits, const tensor::Tensor& teacher_logits,
                            const nn::Labels& labels);
 

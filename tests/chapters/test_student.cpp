@@ -97,6 +97,14 @@ TEST_CASE("the soft term's share of the gradient matches the closed-form gradien
   CHECK(book::soft_gradient_share(book::Targets::soft(4, 1.0f), s, t, kLabels) == 1.0);
 }
 
+TEST_CASE("a soft term with alpha outside [0, 1] or a temperature <= 0 is refused, naming the value") {
+  const Tensor s = logits(1.0f, 7), t = logits(6.0f, 8);
+  CHECK_THROWS_WITH_AS(book::loss_terms(book::Targets::logit_matching(1.5f), Var(s), t, kLabels),
+                       "loss_terms: alpha must be in [0, 1], got 1.5", tensor::ValueError);
+  CHECK_THROWS_WITH_AS(book::loss_terms(book::Targets::soft_without_t_squared(0.0f, 0.5f), Var(s), t, kLabels),
+                       "loss_terms: temperature must be > 0, got 0", tensor::ValueError);
+}
+
 TEST_CASE("the targets describe themselves") {
   CHECK(book::Targets::hard().describe() == "hard");
   CHECK(book::Targets::soft(4, 0.5f).describe() == "soft T=4 alpha=0.5");
