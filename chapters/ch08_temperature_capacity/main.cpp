@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <functional>
 #include <map>
 #include <string>
@@ -46,7 +47,7 @@ struct Plan {
   std::vector<float> high_temperatures;  // section 3
   std::vector<float> alphas;             // section 4 (0 is the hard student)
   std::vector<float> alone_temperatures; // section 4: tried for alpha = 1 (see the text: hotter breaks it)
-  int64_t probe;                         // training images the gradient shares are measured on
+  int64_t probe;                         // transfer-set images the gradient shares are measured on
 };
 // 24 epochs of 5,500 images: 1,032 steps, chapter 6's budget for its 10% transfer set.
 const Plan kPlan = {.students = {{"narrow", {784, 30, 10}}, {"small", {784, 100, 10}}, {"wide", {784, 300, 10}}},
@@ -87,20 +88,26 @@ struct Run {
 // section 2 (the hard students, and the soft ones at alpha 0.5).
 class Runs {
  public:
-  Runs(const Plan& plan, const book::Classroom& classroom) : plan_(plan), classroom_(classroom) {
-    const std::vector<int64_t>& train = classroom.data.split.train;
-    probe_.assign(train.begin(), train.begin() + std::min<int64_t>(plan.probe, static_cast<int64_t>(train.size())));
-    probe_teacher_ = tensor::index_select(classroom.teacher.train_logits, 0, probe_);
-    probe_labels_ = book::labels_of(classroom.data.data.train, probe_);
-  }
+  Runs(const Plan& plan, const book::Classroom& classroom) : plan_(plan), classroom_(classroom) {}
 
-  // The images a seed's students learn from: plan.fraction of each class of the training split.
-  const std::vector<int64_t>& transfer_set(uint64_t seed) {
-    auto [it, added] = transfer_sets_.try_emplace(seed);
+  // What a seed's students learn from (plan.fraction of each class of the training split), and
+  // the probe the gradient shares are measured on: the first plan.probe of those images.
+  struct Transfer {
+    std::vector<int64_t> images;
+    std::vector<int64_t> probe;
+    tensor::Tensor probe_teacher;  // [probe, 10]
+    nn::Labels probe_labels;
+  };
+  const Transfer& transfer(uint64_t seed) {
+    auto [it, added] = transfers_.try_emplace(seed);
     if (added) {
       const book::BookData& d = classroom_.data;
-      it->second = plan_.fraction < 1.0 ? nn::stratified_subset(d.data.train.labels, d.split.train, plan_.fraction, seed)
-                                        : d.split.train;
+      Transfer& t = it->second;
+      t.images = book::transfer_set(d, plan_.fraction, seed);
+      t.probe.assign(t.images.begin(),
+                     t.images.begin() + std::min<int64_t>(plan_.probe, static_cast<int64_t>(t.images.size())));
+      t.probe_teacher = tensor::index_select(classroom_.teacher.train_logits, 0, t.probe);
+      t.probe_labels = book::labels_of(d.data.train, t.probe);
     }
     return it->second;
   }
@@ -110,14 +117,19 @@ class Runs {
     if (const auto it = runs_.find(key); it != runs_.end()) return it->second;
     const book::StudentConfig config{.widths = student.widths, .epochs = plan_.epochs, .seed = seed};
     const book::BookData& d = classroom_.data;
+    const Transfer& images = transfer(seed);
     Run run;
-    const auto observe = [&](const book::EpochRecord& record, nn::Module& model) {
-      const tensor::Tensor logits = book::predict_logits(model, d.data.train, probe_, d.norm);
-      run.validated_epochs.push_back(record.epoch);
-      run.soft_share.push_back(book::soft_gradient_share(targets, logits, probe_teacher_, probe_labels_));
-    };
+    // The gradient shares are read of section 3's student only.
+    book::EpochObserver observe = nullptr;
+    if (student.name == plan_.students[plan_.ablated].name) {
+      observe = [&](const book::EpochRecord& record, nn::Module& model) {
+        const tensor::Tensor logits = book::predict_logits(model, d.data.train, images.probe, d.norm);
+        run.validated_epochs.push_back(record.epoch);
+        run.soft_share.push_back(book::soft_gradient_share(targets, logits, images.probe_teacher, images.probe_labels));
+      };
+    }
     const auto start = std::chrono::steady_clock::now();
-    const book::TrainedStudent trained = book::train_student(config, targets, d, transfer_set(seed),
+    const book::TrainedStudent trained = book::train_student(config, targets, d, images.images,
                                                              classroom_.teacher.train_logits, false, observe);
     run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     run.scores = book::score_student(*trained.model, classroom_);
@@ -159,10 +171,7 @@ class Runs {
  private:
   const Plan& plan_;
   const book::Classroom& classroom_;
-  std::vector<int64_t> probe_;
-  tensor::Tensor probe_teacher_;
-  nn::Labels probe_labels_;
-  std::map<uint64_t, std::vector<int64_t>> transfer_sets_;
+  std::map<uint64_t, Transfer> transfers_;
   std::map<std::string, Run> runs_;
   double seconds_ = 0;
 };
@@ -175,6 +184,12 @@ std::vector<std::string> comparison_row(std::string what, const std::vector<doub
 }
 const std::vector<std::string> kComparisonHeaders = {"targets", "validation", "test accuracy", "minus hard (paired)",
                                                      "95% CI"};
+
+// What a section answers: its verdict, and its numbers for results.json.
+struct Answer {
+  book::Verdict verdict;
+  nlohmann::json json;
+};
 
 // --- 2. temperature against width --------------------------------------------------------------
 struct Sweep {
@@ -307,17 +322,12 @@ Sweep temperature_against_width(const Plan& plan, const std::vector<uint64_t>& s
 }
 
 // --- 3. the T^2 factor -------------------------------------------------------------------
-struct Ablation {
-  book::Verdict verdict;
-  nlohmann::json json;
-};
-
 // The criterion's thresholds: what "all but vanishes" and "keeps its say" mean for the soft
 // term's share of the gradient, averaged over the epochs.
 constexpr double kVanished = 0.05;
 constexpr double kKept = 0.25;
 
-Ablation t_squared_ablation(const Plan& plan, const std::vector<uint64_t>& seeds, Runs& runs,
+Answer t_squared_ablation(const Plan& plan, const std::vector<uint64_t>& seeds, Runs& runs,
                             const book::Options& options) {
   const Student& student = plan.students[plan.ablated];
   const std::vector<double> hard_val = runs.validation_accuracy(student, book::Targets::hard(), seeds);
@@ -328,7 +338,7 @@ Ablation t_squared_ablation(const Plan& plan, const std::vector<uint64_t>& seeds
   book::LinePlot plot{fmt::format("The {} student: the soft term's share of the gradient on the logits, alpha = {}",
                                   student.name, tensor::to_string(plan.alpha)),
                       "epoch", "soft term's share of the gradient norm", {}};
-  Ablation out;
+  Answer out;
   out.json = nlohmann::json::array();
   bool holds = true;
   std::vector<std::string> evidence;
@@ -368,8 +378,8 @@ Ablation t_squared_ablation(const Plan& plan, const std::vector<uint64_t>& seeds
   }
   table.add_row({"hard", "0", fmt::format("{:.4f}", book::mean_std(hard_val).mean), book::mean_std(hard_test).to_string(),
                  "", ""});
-  fmt::print("the {} student, alpha = {}, mean over seeds {} .. {} (the share: on {} training images, averaged over "
-             "the epochs)\n{}",
+  fmt::print("the {} student, alpha = {}, mean over seeds {} .. {} (the share: on {} of each seed's transfer-set "
+             "images, averaged over the validated epochs)\n{}",
              student.name, tensor::to_string(plan.alpha), seeds.front(), seeds.back(), plan.probe, table.to_text());
   book::write_file(options.file("t_squared.csv"), table.to_csv());
   fmt::print("{}\n", book::save_plot(options.out, "t_squared_gradient_share", plot));
@@ -384,12 +394,7 @@ Ablation t_squared_ablation(const Plan& plan, const std::vector<uint64_t>& seeds
 }
 
 // --- 4. alpha ---------------------------------------------------------------------------
-struct AlphaSweep {
-  book::Verdict verdict;
-  nlohmann::json json;
-};
-
-AlphaSweep alpha_sweep(const Plan& plan, float temperature, const std::vector<uint64_t>& seeds, Runs& runs,
+Answer alpha_sweep(const Plan& plan, float temperature, const std::vector<uint64_t>& seeds, Runs& runs,
                        const book::Options& options) {
   const Student& student = plan.students[plan.focus];
   const std::vector<double> hard_test = runs.test_accuracy(student, book::Targets::hard(), seeds);
@@ -451,7 +456,7 @@ AlphaSweep alpha_sweep(const Plan& plan, float temperature, const std::vector<ui
              alone.to_text(), tensor::to_string(alone_t));
   book::write_file(options.file("teacher_alone.csv"), alone.to_csv());
 
-  AlphaSweep out;
+  Answer out;
   out.json = {{"student", student.name},
               {"T", temperature},
               {"alphas", entries},
@@ -471,20 +476,15 @@ AlphaSweep alpha_sweep(const Plan& plan, float temperature, const std::vector<ui
 }
 
 // --- 5. logit matching --------------------------------------------------------------------
-struct LogitMatching {
-  book::Verdict verdict;
-  nlohmann::json json;
-};
-
-LogitMatching logit_matching(const Plan& plan, float temperature, const std::vector<uint64_t>& seeds, Runs& runs,
+Answer logit_matching(const Plan& plan, float temperature, const std::vector<uint64_t>& seeds, Runs& runs,
                              const book::Options& options) {
   const Student& student = plan.students[plan.focus];
   const std::vector<double> hard_test = runs.test_accuracy(student, book::Targets::hard(), seeds);
   const book::Targets matching = book::Targets::logit_matching(plan.alpha);
   const std::vector<double> matching_test = runs.test_accuracy(student, matching, seeds);
   book::Table table({"targets", "validation", "test accuracy", "minus hard (paired)", "logit matching minus it",
-                     "95% CI", "agreement with teacher", "KL to teacher"});
-  LogitMatching out;
+                     "its 95% CI", "agreement with teacher", "KL to teacher"});
+  Answer out;
   book::PairedDifference against_chosen;
   std::vector<book::Targets> compared = {book::Targets::soft(temperature, plan.alpha)};
   if (temperature != kLimitTemperature) compared.push_back(book::Targets::soft(kLimitTemperature, plan.alpha));
@@ -569,15 +569,15 @@ int chapter(const book::Options& options) {
 
   // --- 3. why T^2 -----------------------------------------------------------------------------
   book::banner(3, "Why T^2");
-  const Ablation ablation = t_squared_ablation(plan, seeds, runs, options);
+  const Answer ablation = t_squared_ablation(plan, seeds, runs, options);
 
   // --- 4. alpha ----------------------------------------------------------------------------
   book::banner(4, "Where alpha matters");
-  const AlphaSweep alphas = alpha_sweep(plan, chosen, seeds, runs, options);
+  const Answer alphas = alpha_sweep(plan, chosen, seeds, runs, options);
 
   // --- 5. logit matching ----------------------------------------------------------------------
   book::banner(5, "Logit matching, the high-temperature limit");
-  const LogitMatching matching = logit_matching(plan, chosen, seeds, runs, options);
+  const Answer matching = logit_matching(plan, chosen, seeds, runs, options);
 
   // --- 6. report -------------------------------------------------------------------------
   book::banner(6, "Report");
