@@ -192,10 +192,8 @@ struct Answer {
 };
 
 // --- 2. temperature against width --------------------------------------------------------------
-struct Sweep {
+struct Sweep : Answer {
   std::vector<float> best_temperature;  // per student, on validation
-  book::Verdict verdict;
-  nlohmann::json json;
 };
 
 Sweep temperature_against_width(const Plan& plan, const std::vector<uint64_t>& seeds, Runs& runs,
