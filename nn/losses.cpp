@@ -74,6 +74,15 @@ Var kl_div(const Var& log_q, const Tensor& p) {
   return cross + static_cast<float>(negative_entropy / n);
 }
 
+Var soft_target_kl(const Var& student_logits, const Tensor& teacher_logits, float temperature) {
+  require_matrix_pair(student_logits.shape(), teacher_logits.shape(), "soft_target_kl", "student", "teacher");
+  if (!(temperature > 0.0f)) {
+    throw T::ValueError("soft_target_kl: temperature must be > 0, got " + T::to_string(temperature));
+  }
+  const Tensor p_teacher = autograd::softmax(Var(teacher_logits), temperature).value();
+  return kl_div(autograd::log_softmax(student_logits, temperature), p_teacher);
+}
+
 Var distillation_loss(const Var& student_logits, const Tensor& teacher_logits, const Labels& labels,
                       float temperature, float alpha) {
   require_matrix_pair(student_logits.shape(), teacher_logits.shape(), "distillation_loss", "student", "teacher");
@@ -87,8 +96,7 @@ Var distillation_loss(const Var& student_logits, const Tensor& teacher_logits, c
     throw T::ShapeError("distillation_loss: alpha " + T::to_string(alpha) + " < 1 needs " +
                         std::to_string(student_logits.shape()[0]) + " labels, got " + std::to_string(labels.size()));
   }
-  const Tensor p_teacher = autograd::softmax(Var(teacher_logits), temperature).value();
-  const Var soft = kl_div(autograd::log_softmax(student_logits, temperature), p_teacher);
+  const Var soft = soft_target_kl(student_logits, teacher_logits, temperature);
   if (alpha == 1.0f) return soft * (temperature * temperature);
   const Var hard = cross_entropy(student_logits, labels);
   if (alpha == 0.0f) return hard;

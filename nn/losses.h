@@ -79,6 +79,18 @@ Var cross_entropy(const Var& logits, const Labels& labels, float smoothing = 0.0
 Var kl_div(const Var& log_q, const Tensor& p);
 
 /// \ingroup losses
+/// \brief The soft-target term of distillation, without its \f$ T^2 \f$ factor: the divergence of
+/// the student's softened distribution from the teacher's,
+/// \f[ \operatorname{KL}\!\left(\operatorname{softmax}(t / T) \,\|\, \operatorname{softmax}(s / T)\right) \f]
+/// (`kl_div` of `log_softmax(s / T)` and `softmax(t / T)`; batch mean). No gradient flows to the teacher.
+/// \param student_logits [N, C] \param teacher_logits [N, C] \param temperature T > 0
+/// \returns [] \f$ \ge 0 \f$
+/// \throws tensor::ShapeError `soft_target_kl: student [4, 10] and teacher [4, 9] differ`;
+///         tensor::ValueError for T <= 0.
+/// \see distillation_loss, which weights it by \f$ \alpha T^2 \f$; \ref ch08_temperature_capacity, which takes the factor away
+Var soft_target_kl(const Var& student_logits, const Tensor& teacher_logits, float temperature);
+
+/// \ingroup losses
 /// \brief Hinton et al.'s distillation loss: soft targets at temperature T plus the hard labels.
 ///
 /// \f[ \mathcal{L} = \alpha\, T^2\, \operatorname{KL}\!\left(\operatorname{softmax}(t / T) \,\|\,

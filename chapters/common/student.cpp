@@ -49,10 +49,7 @@ LossTerms loss_terms(const Targets& targets, const autograd::Var& logits, const 
     if (targets.term == SoftTerm::logit_matching) {
       terms.soft = nn::logit_matching_loss(logits, teacher_logits) * a;
     } else {
-      // KL(p^T || q^T), as nn::distillation_loss forms it, weighted alpha T^2 or alpha.
-      const tensor::Tensor p = autograd::softmax(autograd::Var(teacher_logits), t).value();
-      const autograd::Var kl = nn::kl_div(autograd::log_softmax(logits, t), p);
-      terms.soft = kl * (targets.term == SoftTerm::kl ? a * t * t : a);
+      terms.soft = nn::soft_target_kl(logits, teacher_logits, t) * (targets.term == SoftTerm::kl ? a * t * t : a);
     }
   }
   if (a < 1.0f) terms.hard = nn::cross_entropy(logits, labels) * (1.0f - a);

@@ -79,6 +79,11 @@ TEST_CASE("every loss passes gradcheck") {
         [&q](const Inputs& in) { return nn::kl_div(autograd::log_softmax(in[0]), q); }, {z});
     CHECK_MESSAGE(r.passed, r.report);
   }
+  SUBCASE("soft_target_kl at T = 4") {
+    const auto r =
+        autograd::gradcheck([&teacher](const Inputs& in) { return nn::soft_target_kl(in[0], teacher, 4.0f); }, {z});
+    CHECK_MESSAGE(r.passed, r.report);
+  }
   SUBCASE("distillation_loss at T = 4, alpha = 0.7, and alpha = 1 without labels") {
     const auto r = autograd::gradcheck(
         [&teacher](const Inputs& in) { return nn::distillation_loss(in[0], teacher, kLabels, 4.0f, 0.7f); }, {z});
@@ -200,6 +205,7 @@ TEST_CASE("a class ruled out by the target adds nothing, even with a log-probabi
 TEST_CASE("distillation_loss is T^2 KL at alpha = 1 and plain cross-entropy at alpha = 0") {
   const Tensor s = logits(4, 5, 11), t = logits(4, 5, 12, 4.0f);
   const float kl = nn::kl_div(autograd::log_softmax(Var(s), 3.0f), softmax(t, 3.0f)).value().item();
+  CHECK(nn::soft_target_kl(Var(s), t, 3.0f).value().item() == kl);
   CHECK(nn::distillation_loss(Var(s), t, {}, 3.0f, 1.0f).value().item() == doctest::Approx(9.0 * kl));
   CHECK(nn::distillation_loss(Var(s), t, kLabels, 3.0f, 0.0f).value().item() ==
         doctest::Approx(nn::cross_entropy(Var(s), kLabels).value().item()));
@@ -236,6 +242,10 @@ TEST_CASE("losses reject mismatched shapes, bad labels and bad hyper-parameters"
                        "soft_cross_entropy: logits [4, 10] and targets [4, 9] differ", tensor::ShapeError);
   CHECK_THROWS_WITH_AS(nn::kl_div(z, Tensor::zeros({4, 9})), "kl_div: log_q [4, 10] and p [4, 9] differ",
                        tensor::ShapeError);
+  CHECK_THROWS_WITH_AS(nn::soft_target_kl(z, Tensor::zeros({4, 9}), 2.0f),
+                       "soft_target_kl: student [4, 10] and teacher [4, 9] differ", tensor::ShapeError);
+  CHECK_THROWS_WITH_AS(nn::soft_target_kl(z, Tensor::zeros({4, 10}), -1.0f),
+                       "soft_target_kl: temperature must be > 0, got -1", tensor::ValueError);
   CHECK_THROWS_WITH_AS(nn::distillation_loss(z, Tensor::zeros({4, 10}), {}, 0.0f, 1.0f),
                        "distillation_loss: temperature must be > 0, got 0", tensor::ValueError);
   CHECK_THROWS_WITH_AS(nn::distillation_loss(z, Tensor::zeros({4, 10}), {}, 2.0f, 1.5f),
