@@ -165,6 +165,16 @@ class Runs {
   std::vector<int64_t> validated_epochs(const Student& s, const book::Targets& t, uint64_t seed) {
     return get(s, t, seed).validated_epochs;
   }
+  // Of `tried`, the targets whose students' mean validation accuracy is best (book::best_on_validation).
+  book::Targets best_on_validation(const Student& s, const std::vector<book::Targets>& tried,
+                                   const std::vector<uint64_t>& seeds) {
+    std::vector<book::Candidate> candidates;
+    for (const book::Targets& t : tried) {
+      const std::vector<double> val = validation_accuracy(s, t, seeds);
+      candidates.push_back({t, book::mean_std(val).mean, val});
+    }
+    return book::best_on_validation(candidates).targets;
+  }
   double seconds() const { return seconds_; }
   size_t count() const { return runs_.size(); }
 
@@ -215,8 +225,7 @@ Sweep temperature_against_width(const Plan& plan, const std::vector<uint64_t>& s
     nlohmann::json cells = nlohmann::json::array();
     std::vector<double> row;
     book::Series series{student.name + " " + fmt::format("{}", fmt::join(student.widths, "-")), {}, {}, {}};
-    float best_t = plan.temperatures.front();
-    double best_validation = -1;
+    std::vector<book::Targets> tried;
     for (float t : plan.temperatures) {
       const book::Targets targets = book::Targets::soft(t, plan.alpha);
       const std::vector<double> val = runs.validation_accuracy(student, targets, seeds);
@@ -229,10 +238,7 @@ Sweep temperature_against_width(const Plan& plan, const std::vector<uint64_t>& s
       series.x.push_back(t);
       series.y.push_back(100.0 * d_val.difference.mean);
       series.error.push_back(100.0 * d_val.difference.std / std::sqrt(static_cast<double>(seeds.size())));
-      if (const double v = book::mean_std(val).mean; v > best_validation) {
-        best_validation = v;
-        best_t = t;
-      }
+      tried.push_back(targets);
       cells.push_back({{"T", t},
                        {"validation_accuracy", val},
                        {"test_accuracy", test},
@@ -241,6 +247,7 @@ Sweep temperature_against_width(const Plan& plan, const std::vector<uint64_t>& s
     }
     gains.push_back(row);
     validation_plot.series.push_back(series);
+    const float best_t = runs.best_on_validation(student, tried, seeds).temperature;
     sweep.best_temperature.push_back(best_t);
     fmt::print("the {} student ({}), alpha = {}, mean over seeds {} .. {}:\n{}best T on validation: {}\n",
                student.name, fmt::join(student.widths, "-"), tensor::to_string(plan.alpha), seeds.front(), seeds.back(),
@@ -399,10 +406,10 @@ Answer alpha_sweep(const Plan& plan, float temperature, const std::vector<uint64
   book::Table table(kComparisonHeaders);
   book::Series series{fmt::format("T = {}", tensor::to_string(temperature)), {}, {}, {}};
   nlohmann::json entries = nlohmann::json::array();
-  float best_alpha = 0;
-  double best_validation = -1;
+  std::vector<book::Targets> tried;
   for (float alpha : plan.alphas) {
     const book::Targets targets = alpha == 0 ? book::Targets::hard() : book::Targets::soft(temperature, alpha);
+    tried.push_back(targets);
     const std::vector<double> val = runs.validation_accuracy(student, targets, seeds);
     const std::vector<double> test = runs.test_accuracy(student, targets, seeds);
     const book::PairedDifference d = book::paired_difference(hard_test, test);
@@ -412,13 +419,10 @@ Answer alpha_sweep(const Plan& plan, float temperature, const std::vector<uint64
     series.x.push_back(alpha);
     series.y.push_back(book::mean_std(test).mean);
     series.error.push_back(book::mean_std(test).std);
-    if (const double v = book::mean_std(val).mean; v > best_validation) {
-      best_validation = v;
-      best_alpha = alpha;
-    }
     entries.push_back(
         {{"alpha", alpha}, {"validation_accuracy", val}, {"test_accuracy", test}, {"minus_hard", d.to_json()}});
   }
+  const float best_alpha = runs.best_on_validation(student, tried, seeds).alpha;
   fmt::print("the {} student at T = {}, mean over seeds {} .. {}:\n{}best alpha on validation: {}\n", student.name,
              tensor::to_string(temperature), seeds.front(), seeds.back(), table.to_text(), tensor::to_string(best_alpha));
   book::write_file(options.file("alpha_sweep.csv"), table.to_csv());
@@ -434,20 +438,17 @@ Answer alpha_sweep(const Plan& plan, float temperature, const std::vector<uint64
   // validation (the T that suits alpha = 0.5 need not suit a student without labels).
   book::Table alone(kComparisonHeaders);
   nlohmann::json alone_json = nlohmann::json::array();
-  float alone_t = plan.alone_temperatures.front();
-  double alone_validation = -1;
+  std::vector<book::Targets> alone_tried;
   for (float t : plan.alone_temperatures) {
     const book::Targets targets = book::Targets::soft(t, 1.0f);
+    alone_tried.push_back(targets);
     const std::vector<double> val = runs.validation_accuracy(student, targets, seeds);
     const std::vector<double> test = runs.test_accuracy(student, targets, seeds);
     const book::PairedDifference d = book::paired_difference(hard_test, test);
     alone.add_row(comparison_row(targets.describe(), val, test, d));
-    if (const double v = book::mean_std(val).mean; v > alone_validation) {
-      alone_validation = v;
-      alone_t = t;
-    }
     alone_json.push_back({{"T", t}, {"validation_accuracy", val}, {"test_accuracy", test}, {"minus_hard", d.to_json()}});
   }
+  const float alone_t = runs.best_on_validation(student, alone_tried, seeds).temperature;
   const book::PairedDifference teacher_only =
       book::paired_difference(hard_test, runs.test_accuracy(student, book::Targets::soft(alone_t, 1.0f), seeds));
   fmt::print("the teacher alone (alpha = 1) at each T, the {} student:\n{}its T chosen on validation: {}\n", student.name,
