@@ -1,5 +1,6 @@
 #include "nn/metrics.h"
 
+#include "autograd/ops.h"
 #include "tensor/errors.h"
 #include "tensor/ops.h"
 
@@ -81,28 +82,146 @@ double mean_nll(const Tensor& logits, const Labels& labels) {
   return total / static_cast<double>(labels.size());
 }
 
-double expected_calibration_error(const Tensor& logits, const Labels& labels, int64_t bins) {
-  require_logits(logits, labels, "expected_calibration_error");
-  require_examples(logits.shape()[0], "expected_calibration_error");
-  if (bins < 1) throw T::ValueError("expected_calibration_error: bins must be >= 1, got " + std::to_string(bins));
+namespace {
+
+// Each confidence bin's rows, right predictions and summed confidence: what the ECE and the
+// reliability diagram are made of. Bin b holds ((b-1)/M, b/M].
+struct BinSums {
+  std::vector<double> hits, confidence, count;
+};
+
+BinSums bin_sums(const Tensor& logits, const Labels& labels, int64_t bins, const char* op) {
+  require_logits(logits, labels, op);
+  require_examples(logits.shape()[0], op);
+  if (bins < 1) throw T::ValueError(std::string(op) + ": bins must be >= 1, got " + std::to_string(bins));
   // The top probability is exp of the top log-probability.
   const Tensor confidence = T::exp(T::max(T::log_softmax(logits, 1), 1));
   const Labels predicted = predictions(logits);
-  std::vector<double> hits(static_cast<size_t>(bins), 0.0), conf(static_cast<size_t>(bins), 0.0),
-      count(static_cast<size_t>(bins), 0.0);
+  const auto m = static_cast<size_t>(bins);
+  BinSums s{std::vector<double>(m, 0.0), std::vector<double>(m, 0.0), std::vector<double>(m, 0.0)};
   for (size_t n = 0; n < labels.size(); ++n) {
     const double c = confidence.data()[n];
-    // Bin b holds ((b-1)/M, b/M]: ceil(c M) - 1, clamped (c = 0 joins the first bin).
+    // ceil(c M) - 1, clamped (c = 0 joins the first bin).
     const auto b = std::clamp<int64_t>(static_cast<int64_t>(std::ceil(c * static_cast<double>(bins))) - 1, 0, bins - 1);
-    hits[static_cast<size_t>(b)] += predicted[n] == labels[n];
-    conf[static_cast<size_t>(b)] += c;
-    count[static_cast<size_t>(b)] += 1;
+    s.hits[static_cast<size_t>(b)] += predicted[n] == labels[n];
+    s.confidence[static_cast<size_t>(b)] += c;
+    s.count[static_cast<size_t>(b)] += 1;
   }
+  return s;
+}
+
+}  // namespace
+
+double expected_calibration_error(const Tensor& logits, const Labels& labels, int64_t bins) {
+  const BinSums s = bin_sums(logits, labels, bins, "expected_calibration_error");
   double ece = 0.0;
-  for (size_t b = 0; b < static_cast<size_t>(bins); ++b) {
-    if (count[b] > 0) ece += std::fabs(hits[b] - conf[b]) / static_cast<double>(labels.size());
+  for (size_t b = 0; b < s.count.size(); ++b) {
+    if (s.count[b] > 0) ece += std::fabs(s.hits[b] - s.confidence[b]) / static_cast<double>(labels.size());
   }
   return ece;
+}
+
+std::vector<ReliabilityBin> reliability_diagram(const Tensor& logits, const Labels& labels, int64_t bins) {
+  const BinSums s = bin_sums(logits, labels, bins, "reliability_diagram");
+  std::vector<ReliabilityBin> out;
+  for (size_t b = 0; b < s.count.size(); ++b) {
+    const double n = s.count[b];
+    out.push_back({static_cast<double>(b) / static_cast<double>(bins), static_cast<double>(b + 1) / static_cast<double>(bins),
+                   static_cast<int64_t>(n), n > 0 ? s.confidence[b] / n : 0.0, n > 0 ? s.hits[b] / n : 0.0});
+  }
+  return out;
+}
+
+double fit_temperature(const Tensor& logits, const Labels& labels, double min_t, double max_t) {
+  require_logits(logits, labels, "fit_temperature");
+  require_examples(logits.shape()[0], "fit_temperature");
+  if (!(min_t > 0.0) || !(max_t > min_t)) {
+    throw T::ValueError("fit_temperature: the range must have 0 < min_t < max_t, got [" + T::to_string(min_t) + ", " +
+                        T::to_string(max_t) + "]");
+  }
+  const std::vector<float> z = logits.to_vector();
+  const auto classes = static_cast<size_t>(logits.shape()[1]);
+  // The mean NLL of softmax(beta z), in double: log-sum-exp minus the label's scaled logit.
+  const auto nll = [&](double beta) {
+    double total = 0.0;
+    for (size_t n = 0; n < labels.size(); ++n) {
+      const float* row = z.data() + n * classes;
+      double top = -INFINITY;
+      for (size_t c = 0; c < classes; ++c) top = std::max(top, beta * row[c]);
+      double sum = 0.0;
+      for (size_t c = 0; c < classes; ++c) sum += std::exp(beta * row[c] - top);
+      total += top + std::log(sum) - beta * row[static_cast<size_t>(labels[n])];
+    }
+    return total / static_cast<double>(labels.size());
+  };
+  // Golden-section search for the minimum of a convex function of beta = 1/T.
+  const double ratio = (std::sqrt(5.0) - 1.0) / 2.0;
+  double a = 1.0 / max_t, b = 1.0 / min_t;
+  double c = b - ratio * (b - a), d = a + ratio * (b - a);
+  double fc = nll(c), fd = nll(d);
+  while (b - a > 1e-5 * (a + b)) {
+    if (fc <= fd) {
+      b = d, d = c, fd = fc;
+      c = b - ratio * (b - a), fc = nll(c);
+    } else {
+      a = c, c = d, fc = fd;
+      d = a + ratio * (b - a), fd = nll(d);
+    }
+  }
+  return 2.0 / (a + b);
+}
+
+std::vector<std::vector<double>> class_similarity(const Tensor& logits, const Labels& labels, float temperature) {
+  require_logits(logits, labels, "class_similarity");
+  if (!(temperature > 0.0f)) {
+    throw T::ValueError("class_similarity: temperature must be > 0, got " + T::to_string(temperature));
+  }
+  const auto classes = static_cast<size_t>(logits.shape()[1]);
+  const Tensor p = autograd::softmax(autograd::Var(logits), temperature).value();
+  std::vector<std::vector<double>> sum(classes, std::vector<double>(classes, 0.0));
+  std::vector<double> count(classes, 0.0);
+  for (size_t n = 0; n < labels.size(); ++n) {
+    const auto y = static_cast<size_t>(labels[n]);
+    for (size_t c = 0; c < classes; ++c) sum[y][c] += p.data()[n * classes + c];
+    count[y] += 1;
+  }
+  for (size_t y = 0; y < classes; ++y) {
+    if (count[y] == 0) throw T::ValueError("class_similarity: no row of class " + std::to_string(y));
+    for (double& v : sum[y]) v /= count[y];
+  }
+  return sum;
+}
+
+double wrong_class_entropy_bits(const Tensor& logits, const Labels& labels, float temperature) {
+  require_logits(logits, labels, "wrong_class_entropy_bits");
+  require_examples(logits.shape()[0], "wrong_class_entropy_bits");
+  const auto classes = static_cast<size_t>(logits.shape()[1]);
+  if (classes < 2) throw T::ShapeError("wrong_class_entropy_bits: logits " + T::to_string(logits.shape()) + " have no wrong class");
+  if (!(temperature > 0.0f)) {
+    throw T::ValueError("wrong_class_entropy_bits: temperature must be > 0, got " + T::to_string(temperature));
+  }
+  const std::vector<float> z = logits.to_vector();
+  double total = 0.0;
+  for (size_t n = 0; n < labels.size(); ++n) {
+    const float* row = z.data() + n * classes;
+    const auto y = static_cast<size_t>(labels[n]);
+    // log q_c = z_c / T - log sum_{k != y} exp(z_k / T), in double.
+    double top = -INFINITY;
+    for (size_t c = 0; c < classes; ++c) {
+      if (c != y) top = std::max(top, static_cast<double>(row[c]) / temperature);
+    }
+    double sum = 0.0;
+    for (size_t c = 0; c < classes; ++c) {
+      if (c != y) sum += std::exp(static_cast<double>(row[c]) / temperature - top);
+    }
+    const double log_sum = top + std::log(sum);
+    for (size_t c = 0; c < classes; ++c) {
+      if (c == y) continue;
+      const double log_q = static_cast<double>(row[c]) / temperature - log_sum;
+      total -= std::exp(log_q) * log_q;
+    }
+  }
+  return total / std::log(2.0) / static_cast<double>(labels.size());
 }
 
 double agreement(const Tensor& logits_a, const Tensor& logits_b) {

@@ -61,6 +61,66 @@ double mean_nll(const Tensor& logits, const Labels& labels);
 double expected_calibration_error(const Tensor& logits, const Labels& labels, int64_t bins = 15);
 
 /// \ingroup metrics
+/// \brief One bin of a reliability diagram: the rows whose top softmax probability falls in it.
+struct ReliabilityBin {
+  double low = 0;         ///< the bin is \f$ (\text{low}, \text{high}] \f$ (the first also holds 0)
+  double high = 0;        ///< upper edge
+  int64_t count = 0;      ///< rows in the bin
+  double confidence = 0;  ///< their mean top probability (0 when the bin is empty)
+  double accuracy = 0;    ///< the fraction of them predicted right (0 when the bin is empty)
+};
+
+/// \ingroup metrics
+/// \brief The reliability diagram behind `expected_calibration_error`: for each of M equal-width
+/// confidence bins, its rows' mean confidence and accuracy. A calibrated model has
+/// accuracy = confidence in every bin; the ECE is \f$ \sum_b \frac{|B_b|}{N} |\operatorname{acc}(B_b) -
+/// \operatorname{conf}(B_b)| \f$ over these bins.
+/// \param logits [N, C] \param labels N \param bins M > 0 \returns M bins, lowest first
+/// \throws tensor::ShapeError when N differs or N = 0; tensor::ValueError when bins < 1.
+/// \see \ref ch09_good_teacher
+std::vector<ReliabilityBin> reliability_diagram(const Tensor& logits, const Labels& labels, int64_t bins = 15);
+
+/// \ingroup metrics
+/// \brief The temperature scaling of Guo et al. (2017): the one scalar \f$ T > 0 \f$ that minimises
+/// the mean negative log-likelihood of `softmax(logits / T)` on held-out rows,
+/// \f[ \hat T = \arg\min_T -\frac1N \sum_n \log \operatorname{softmax}(z_n / T)_{y_n}. \f]
+///
+/// The NLL is convex in \f$ \beta = 1/T \f$ (a log-sum-exp of linear functions of \f$ \beta \f$
+/// minus a linear one), so a golden-section search on \f$ \beta \in [1/T_\text{max}, 1/T_\text{min}] \f$
+/// finds its minimum; dividing a model's logits by \f$ \hat T \f$ changes no prediction, only
+/// how sure it is. \f$ \hat T > 1 \f$: the model was over-confident.
+/// \param logits [N, C] of the held-out rows (e.g. the validation split) \param labels N
+/// \param min_t lowest T searched, > 0 \param max_t highest T searched, > min_t
+/// \returns \f$ \hat T \f$, to within \f$ 10^{-4} \f$ relative
+/// \throws tensor::ShapeError when N differs or N = 0; tensor::ValueError for a bad range.
+/// \see \ref ch09_good_teacher
+double fit_temperature(const Tensor& logits, const Labels& labels, double min_t = 0.05, double max_t = 20.0);
+
+/// \ingroup metrics
+/// \brief The class-similarity matrix of chapter 4: the mean softmax at temperature T over the rows
+/// of each true class,
+/// \f[ S_{yc} = \frac{1}{|\{n : y_n = y\}|} \sum_{n : y_n = y} \operatorname{softmax}(z_n / T)_c. \f]
+/// Row y says which classes a model finds plausible for images of class y.
+/// \param logits [N, C] \param labels N \param temperature T > 0 \returns C x C, rows summing to 1
+/// \throws tensor::ShapeError when N differs; tensor::ValueError for T <= 0 or a class with no row.
+/// \see \ref ch04_dark_knowledge, \ref ch09_good_teacher
+std::vector<std::vector<double>> class_similarity(const Tensor& logits, const Labels& labels, float temperature = 1.0f);
+
+/// \ingroup metrics
+/// \brief How evenly a model spreads the probability it gives to wrong classes: the mean entropy,
+/// in bits, of the wrong classes' probabilities renormalised,
+/// \f[ \frac1N \sum_n -\sum_{c \ne y_n} q_{nc} \log_2 q_{nc}, \qquad
+///     q_{nc} = \frac{p_{nc}}{1 - p_{n y_n}}, \; p_n = \operatorname{softmax}(z_n / T). \f]
+///
+/// \f$ \log_2 (C - 1) \f$ (3.17 bits for 10 classes) when every wrong class gets the same share: the
+/// wrong-class mass then says nothing about which wrong answer is nearly right. The lower, the
+/// more dark knowledge the ranking of wrong classes holds.
+/// \param logits [N, C], C >= 2 \param labels N \param temperature T > 0
+/// \throws tensor::ShapeError when N differs, N = 0 or C < 2; tensor::ValueError for T <= 0.
+/// \see \ref ch09_good_teacher
+double wrong_class_entropy_bits(const Tensor& logits, const Labels& labels, float temperature = 1.0f);
+
+/// \ingroup metrics
 /// \brief Fraction of rows on which two models predict the same class (top-1 agreement):
 /// \f$ \frac1N \sum_n [\arg\max_c a_{nc} = \arg\max_c b_{nc}] \f$.
 /// \param logits_a [N, C] \param logits_b [N, C] \throws tensor::ShapeError when the shapes differ.

@@ -43,21 +43,9 @@ using Matrix = std::vector<std::vector<double>>;
 
 std::string name(size_t c) { return std::string(nn::kFashionMnistClasses[c]); }
 
-// Average teacher softmax at temperature t over the training images of each true class.
-Matrix class_similarity(const Tensor& logits, const nn::Labels& labels, const std::vector<int64_t>& indices, float t) {
-  const Tensor p = autograd::softmax(Var(tensor::index_select(logits, 0, indices)), t).value();
-  Matrix sum(kClasses, std::vector<double>(kClasses, 0.0));
-  std::vector<double> count(kClasses, 0.0);
-  for (size_t k = 0; k < indices.size(); ++k) {
-    const auto y = static_cast<size_t>(labels[static_cast<size_t>(indices[k])]);
-    for (size_t c = 0; c < kClasses; ++c) sum[y][c] += p.data()[k * kClasses + c];
-    count[y] += 1;
-  }
-  for (size_t y = 0; y < kClasses; ++y) {
-    if (count[y] == 0) throw std::runtime_error("no training image of class " + name(y));
-    for (double& v : sum[y]) v /= count[y];
-  }
-  return sum;
+// The teacher's average soft target at temperature t over the training images of each true class.
+Matrix class_similarity(const Tensor& logits, const nn::Dataset& images, const std::vector<int64_t>& indices, float t) {
+  return nn::class_similarity(tensor::index_select(logits, 0, indices), book::labels_of(images, indices), t);
 }
 
 // The largest off-diagonal entry of each row.
@@ -100,8 +88,8 @@ int chapter(const book::Options& options) {
 
   // --- 2. class similarity ---------------------------------------------------------------
   book::banner(2, "Class similarity: the teacher's average soft target per true class");
-  const Matrix at_1 = class_similarity(teacher.train_logits, train_labels, data.split.train, 1.0f);
-  const Matrix at_high = class_similarity(teacher.train_logits, train_labels, data.split.train, kHighT);
+  const Matrix at_1 = class_similarity(teacher.train_logits, data.data.train, data.split.train, 1.0f);
+  const Matrix at_high = class_similarity(teacher.train_logits, data.data.train, data.split.train, kHighT);
   std::vector<std::string> headers = {fmt::format("true \\ T={}", tensor::to_string(kHighT))};
   for (size_t c = 0; c < kClasses; ++c) headers.push_back(name(c));
   book::Table similarity(headers);

@@ -2,6 +2,7 @@
 #include "nn/metrics.h"
 
 #include "tensor/errors.h"
+#include "tensor/ops.h"
 
 #include <doctest/doctest.h>
 
@@ -114,6 +115,104 @@ TEST_CASE("expected_calibration_error weighs each bin's gap between accuracy and
     CHECK_THROWS_WITH_AS(nn::expected_calibration_error(four_rows(), {1, 2, 0, 1}, -3),
                          "expected_calibration_error: bins must be >= 1, got -3", tensor::ValueError);
   }
+}
+
+TEST_CASE("the reliability diagram gives each bin's mean confidence and accuracy, and the ECE is their weighted gap") {
+  // The two-bin example above: rows 0, 1 at confidence 1/3, one right; rows 2, 3 at confidence 1, one right.
+  const Tensor logits = Tensor::from_vector({4, 3}, {0, 0, 0, 0, 0, 0, 100, 0, 0, 100, 0, 0});
+  const Labels labels = {0, 2, 0, 1};
+  const std::vector<nn::ReliabilityBin> bins = nn::reliability_diagram(logits, labels, 2);
+  REQUIRE(bins.size() == 2);
+  CHECK(bins[0].low == 0.0);
+  CHECK(bins[0].high == 0.5);
+  CHECK(bins[0].count == 2);
+  CHECK(bins[0].confidence == doctest::Approx(1.0 / 3.0));
+  CHECK(bins[0].accuracy == 0.5);
+  CHECK(bins[1].count == 2);
+  CHECK(bins[1].confidence == doctest::Approx(1.0));
+  CHECK(bins[1].accuracy == 0.5);
+  double ece = 0.0;
+  for (const nn::ReliabilityBin& b : bins) ece += static_cast<double>(b.count) / 4.0 * std::fabs(b.accuracy - b.confidence);
+  CHECK(ece == doctest::Approx(nn::expected_calibration_error(logits, labels, 2)));
+  SUBCASE("an empty bin has no rows and reads 0") {
+    const std::vector<nn::ReliabilityBin> four = nn::reliability_diagram(logits, labels, 4);
+    CHECK(four[2].count == 0);
+    CHECK(four[2].confidence == 0.0);
+    CHECK(four[2].accuracy == 0.0);
+  }
+  CHECK_THROWS_WITH_AS(nn::reliability_diagram(logits, labels, 0), "reliability_diagram: bins must be >= 1, got 0",
+                       tensor::ValueError);
+}
+
+TEST_CASE("temperature scaling finds the T at which confidence matches the labels' frequency") {
+  // Two classes, every row's logits (a, 0), class 0 right three times in four: the NLL of
+  // softmax(z / T) is least where sigmoid(a / T) = 3/4, i.e. a / T = ln 3.
+  const auto rows = [](double a) {
+    const auto v = static_cast<float>(a);
+    return Tensor::from_vector({4, 2}, {v, 0, v, 0, v, 0, v, 0});
+  };
+  const Labels labels = {0, 0, 0, 1};
+  SUBCASE("an over-confident model gets T > 1") {
+    CHECK(nn::fit_temperature(rows(4 * std::log(3.0)), labels) == doctest::Approx(4.0).epsilon(1e-3));
+  }
+  SUBCASE("an under-confident one T < 1") {
+    CHECK(nn::fit_temperature(rows(std::log(3.0) / 2), labels) == doctest::Approx(0.5).epsilon(1e-3));
+  }
+  SUBCASE("a calibrated one T = 1, and scaling the logits by k scales T by k") {
+    const Tensor z = Tensor::from_vector({3, 3}, {2.0f, 0.5f, -1.0f, 0.0f, 1.0f, 0.2f, -0.3f, 0.1f, 1.5f});
+    const Labels y = {0, 2, 2};
+    const double t = nn::fit_temperature(z, y);
+    CHECK(nn::fit_temperature(tensor::mul(z, 3.0f), y) == doctest::Approx(3.0 * t).epsilon(1e-3));
+    CHECK(nn::fit_temperature(rows(std::log(3.0)), labels) == doctest::Approx(1.0).epsilon(1e-3));
+  }
+  SUBCASE("the fitted T gives a lower NLL than T = 1 and its neighbours") {
+    const Tensor z = rows(4 * std::log(3.0));
+    const double t = nn::fit_temperature(z, labels);
+    const auto nll_at = [&](double temperature) { return nn::mean_nll(tensor::div(z, static_cast<float>(temperature)), labels); };
+    CHECK(nll_at(t) < nll_at(1.0));
+    CHECK(nll_at(t) <= nll_at(t * 1.05));
+    CHECK(nll_at(t) <= nll_at(t / 1.05));
+  }
+  CHECK_THROWS_WITH_AS(nn::fit_temperature(rows(1.0), labels, 2.0, 1.0),
+                       "fit_temperature: the range must have 0 < min_t < max_t, got [2, 1]", tensor::ValueError);
+  CHECK_THROWS_AS(nn::fit_temperature(rows(1.0), {0, 1}), tensor::ShapeError);
+}
+
+TEST_CASE("the class-similarity matrix is the mean softmax over each true class's rows") {
+  // Class 0: softmax (1/2, 1/2) and (3/4, 1/4): mean (5/8, 3/8). Class 1: (1/2, 1/2).
+  const float ln3 = static_cast<float>(std::log(3.0));
+  const Tensor logits = Tensor::from_vector({3, 2}, {0, 0, ln3, 0, 0, 0});
+  const auto s = nn::class_similarity(logits, {0, 0, 1});
+  CHECK(s[0][0] == doctest::Approx(0.625));
+  CHECK(s[0][1] == doctest::Approx(0.375));
+  CHECK(s[1][0] == doctest::Approx(0.5));
+  CHECK(s[1][1] == doctest::Approx(0.5));
+  SUBCASE("at T = 2 the rows are flatter") {
+    CHECK(nn::class_similarity(logits, {0, 0, 1}, 2.0f)[0][0] < s[0][0]);
+  }
+  CHECK_THROWS_WITH_AS(nn::class_similarity(logits, {0, 0, 0}), "class_similarity: no row of class 1", tensor::ValueError);
+  CHECK_THROWS_WITH_AS(nn::class_similarity(logits, {0, 0, 1}, 0.0f),
+                       "class_similarity: temperature must be > 0, got 0", tensor::ValueError);
+}
+
+TEST_CASE("the entropy of the wrong-class mass is log2(C - 1) when the wrong classes are equal, and 0 when one takes it all") {
+  // Label 0 in both rows. Row 0: wrong classes equal, log2 3 bits, whatever the label's own logit.
+  // Row 1: class 1 takes essentially all the wrong-class mass: about 0 bits.
+  const Tensor equal = Tensor::from_vector({2, 4}, {5, 1, 1, 1, -5, 1, 1, 1});
+  CHECK(nn::wrong_class_entropy_bits(equal, {0, 0}) == doctest::Approx(std::log2(3.0)));
+  const Tensor one = Tensor::from_vector({1, 4}, {0, 50, 0, 0});
+  CHECK(nn::wrong_class_entropy_bits(one, {0}) == doctest::Approx(0.0).epsilon(1e-9));
+  SUBCASE("a hand-computed row: wrong classes at 1/2, 1/4, 1/4 give 1.5 bits") {
+    const float ln2 = static_cast<float>(std::log(2.0));
+    CHECK(nn::wrong_class_entropy_bits(Tensor::from_vector({1, 4}, {9, ln2, 0, 0}), {0}) == doctest::Approx(1.5));
+  }
+  SUBCASE("temperature spreads the wrong-class mass") {
+    const Tensor z = Tensor::from_vector({1, 4}, {3, 2, 0, -1});
+    CHECK(nn::wrong_class_entropy_bits(z, {0}, 4.0f) > nn::wrong_class_entropy_bits(z, {0}, 1.0f));
+  }
+  CHECK_THROWS_AS(nn::wrong_class_entropy_bits(Tensor::from_vector({1, 1}, {0}), {0}), tensor::ShapeError);
+  CHECK_THROWS_WITH_AS(nn::wrong_class_entropy_bits(one, {0}, -1.0f),
+                       "wrong_class_entropy_bits: temperature must be > 0, got -1", tensor::ValueError);
 }
 
 TEST_CASE("agreement is the fraction of rows on which two models predict the same class") {
