@@ -169,6 +169,12 @@ std::vector<StateTensor> module_state(const Module& module) {
 
 }  // namespace
 
+NamedTensors module_tensors(const Module& module) {
+  NamedTensors tensors;
+  for (const StateTensor& s : module_state(module)) tensors.emplace_back(s.name, s.value.clone());
+  return tensors;
+}
+
 void save_checkpoint(const std::string& path, const Module& module, const std::string& metadata) {
   NamedTensors tensors;
   for (const StateTensor& s : module_state(module)) tensors.emplace_back(s.name, s.value);

@@ -66,6 +66,11 @@ Checkpoint load_tensors(const std::string& path);
 Checkpoint parse_tensors(const std::string& bytes, const std::string& name);
 
 /// \ingroup checkpoints
+/// \brief A copy of a module's named parameters, then its named buffers: what `save_checkpoint`
+/// writes, kept in memory (e.g. the weights of an epoch, to save later with `save_tensors`).
+NamedTensors module_tensors(const Module& module);
+
+/// \ingroup checkpoints
 /// \brief Saves a module's named parameters, then its named buffers (e.g. BatchNorm's running statistics).
 /// \throws CheckpointError as `save_tensors`.
 /// \see \ref ch02_teacher

@@ -3,7 +3,8 @@
 // 1. Data: Fashion-MNIST, minus a validation split that every chapter shares.
 // 2. Teacher: a small CNN, trained with Adam, a cosine schedule and dropout.
 // 3. Evaluation on the 10,000 test images: accuracy, errors, confusion matrix.
-// 4. The cache: parameters and the logits of every training and test image.
+// 4. The cache: parameters and the logits of every training and test image, of the teacher and
+//    of its snapshots after a few epochs (chapter 9's weaker teachers).
 #include "chapters/common/book_data.h"
 #include "chapters/common/options.h"
 #include "chapters/common/plot.h"
@@ -94,9 +95,16 @@ int chapter(const book::Options& options) {
 
   // --- 4. the cache and the report --------------------------------------------------------
   book::banner(4, "Cache and report");
-  book::save_teacher(options.out, *teacher.model, cache);
+  book::save_teacher(options.out, teacher, cache);
   fmt::print("saved {} and {} (configuration stored with them)\n", options.file("teacher.ckpt"),
              options.file("teacher_logits.ckpt"));
+  nlohmann::json snapshots = nlohmann::json::array();
+  for (const book::TeacherSnapshot& s : teacher.snapshots) {
+    const double accuracy = nn::accuracy(s.cache.test_logits, test_labels);
+    fmt::print("  and the teacher after epoch {}: teacher_epoch_{}.ckpt (test accuracy {:.4f}), for chapter 9\n", s.epoch,
+               s.epoch, accuracy);
+    snapshots.push_back({{"epoch", s.epoch}, {"test_accuracy", accuracy}});
+  }
   book::Table curve({"epoch", "train loss", "val accuracy", "seconds"});
   book::Series loss{"training loss (nats)", {}, {}}, val{"validation accuracy", {}, {}};
   nlohmann::json curve_json = nlohmann::json::array();
@@ -129,6 +137,7 @@ int chapter(const book::Options& options) {
                               {"seconds_per_epoch", seconds_per_epoch},
                               {"total_seconds", total_seconds},
                               {"peak_memory_mb", peak_mb}}},
+                            {"snapshots", snapshots},
                             {"config", config.to_json()},
                             {"learning_curve", curve_json},
                             {"confusion_matrix", confusion},

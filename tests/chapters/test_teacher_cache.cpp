@@ -8,6 +8,7 @@
 
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <unistd.h>
@@ -74,6 +75,120 @@ TEST_CASE("the teacher is trained once, then loaded; a corrupt or foreign cache 
     book::load_or_train_teacher(options, data);
     CHECK(nlohmann::json::parse(nn::load_tensors(logits.string()).metadata)["hidden"] != 999);
   }
+}
+
+TEST_CASE("the teacher's snapshots are the weights of their epoch, and keeping them changes nothing of the training") {
+  TempBook book;
+  const book::Options options = quick_options(book);
+  const book::BookData data = book::load_book_data(options);
+  const book::TeacherConfig config = book::teacher_config(options);
+  REQUIRE(config.snapshot_epochs == std::vector<int64_t>{1});
+  const book::TrainedTeacher kept = book::train_teacher(config, data);
+  REQUIRE(kept.snapshots.size() == 1);
+  CHECK(kept.snapshots[0].epoch == 1);
+  CHECK(kept.snapshots[0].cache.config["after_epoch"] == 1);
+
+  book::TeacherConfig without = config;
+  without.snapshot_epochs.clear();
+  const book::TrainedTeacher plain = book::train_teacher(without, data);
+  CHECK(plain.snapshots.empty());
+  const book::TeacherCache a = book::compute_teacher_cache(*kept.model, config, data);
+  const book::TeacherCache b = book::compute_teacher_cache(*plain.model, without, data);
+  CHECK(tensor::allclose(a.test_logits, b.test_logits, 0.0f, 0.0f));
+
+  // The snapshot's weights, loaded into a fresh network, give the snapshot's logits, and not the final ones.
+  const std::string path = (book.root / "snapshot.ckpt").string();
+  nn::save_tensors(path, kept.snapshots[0].weights);
+  tensor::Generator gen(99);
+  const auto restored = book::make_teacher(config, gen);
+  nn::load_checkpoint(path, *restored);
+  restored->eval();
+  const book::TeacherCache again = book::compute_teacher_cache(*restored, config, data);
+  CHECK(tensor::allclose(again.test_logits, kept.snapshots[0].cache.test_logits, 0.0f, 0.0f));
+  CHECK_FALSE(tensor::allclose(again.test_logits, a.test_logits, 0.0f, 0.0f));
+}
+
+TEST_CASE("the teacher's course loads its snapshots with it, and trains again when one is missing") {
+  TempBook book;
+  const book::Options options = quick_options(book);
+  const book::BookData data = book::load_book_data(options);
+  const std::filesystem::path dir = book.root / "ch02_teacher";
+  const book::TeacherCache first = book::load_or_train_teacher(options, data);
+  REQUIRE(std::filesystem::exists(dir / "teacher_epoch_1_logits.ckpt"));
+  const auto written = std::filesystem::last_write_time(dir / "teacher_logits.ckpt");
+
+  std::vector<book::NamedTeacher> course = book::load_or_train_teacher_course(options, data);
+  CHECK(std::filesystem::last_write_time(dir / "teacher_logits.ckpt") == written);
+  REQUIRE(course.size() == 2);
+  CHECK(course[0].name == "teacher_epoch_1");
+  CHECK(course[0].epochs == 1);
+  CHECK(course[1].name == "teacher");
+  CHECK(course[1].epochs == 2);
+  CHECK(tensor::allclose(course[1].cache.test_logits, first.test_logits, 0.0f, 0.0f));
+
+  SUBCASE("a snapshot of another training is not taken for this one's") {
+    const std::string logits = (dir / "teacher_epoch_1_logits.ckpt").string();
+    nn::Checkpoint ck = nn::load_tensors(logits);
+    nlohmann::json config = nlohmann::json::parse(ck.metadata);
+    config["seed"] = 7;
+    nn::save_tensors(logits, ck.tensors, config.dump());
+    nn::save_tensors((dir / "teacher_epoch_1.ckpt").string(), nn::load_tensors((dir / "teacher_epoch_1.ckpt").string()).tensors,
+                     config.dump());
+    course = book::load_or_train_teacher_course(options, data);
+    CHECK(nlohmann::json::parse(nn::load_tensors(logits).metadata)["seed"] == 1);
+  }
+  SUBCASE("a missing snapshot: the teacher is trained again, the same bit for bit") {
+    std::filesystem::remove(dir / "teacher_epoch_1.ckpt");
+    const std::vector<book::NamedTeacher> rebuilt = book::load_or_train_teacher_course(options, data);
+    CHECK(std::filesystem::exists(dir / "teacher_epoch_1.ckpt"));
+    REQUIRE(rebuilt.size() == 2);
+    CHECK(tensor::allclose(rebuilt[0].cache.test_logits, course[0].cache.test_logits, 0.0f, 0.0f));
+    CHECK(tensor::allclose(rebuilt[1].cache.test_logits, first.test_logits, 0.0f, 0.0f));
+  }
+}
+
+TEST_CASE("another named teacher is trained once and reused for its exact configuration, seed included") {
+  TempBook book;
+  const book::Options options = quick_options(book);
+  const book::BookData data = book::load_book_data(options);
+  const std::string dir = (book.root / "ch09_test" / "teachers").string();
+  book::TeacherConfig config = book::teacher_config(options);
+  config.snapshot_epochs.clear();
+  config.epochs = 1;
+  config.label_smoothing = 0.1f;
+  const book::TeacherCache first = book::load_or_train_teacher(dir, "smoothed", config, data);
+  CHECK(first.config["label_smoothing"] == doctest::Approx(0.1));
+  const std::filesystem::path logits = std::filesystem::path(dir) / "smoothed_logits.ckpt";
+  const auto written = std::filesystem::last_write_time(logits);
+  const book::TeacherCache again = book::load_or_train_teacher(dir, "smoothed", config, data);
+  CHECK(std::filesystem::last_write_time(logits) == written);
+  CHECK(tensor::allclose(again.test_logits, first.test_logits, 0.0f, 0.0f));
+  config.seed = 2;
+  const book::TeacherCache other = book::load_or_train_teacher(dir, "smoothed", config, data);
+  CHECK(other.config["seed"] == 2);
+  CHECK_FALSE(tensor::allclose(other.test_logits, first.test_logits, 0.0f, 0.0f));
+}
+
+TEST_CASE("an ensemble averages its members' probabilities (or their logits), for the training and the test images") {
+  // Member a: softmax (3/4, 1/4); member b: (1/2, 1/2).
+  const float ln3 = static_cast<float>(std::log(3.0));
+  const book::TeacherCache a{tensor::Tensor::from_vector({1, 2}, {ln3, 0}), tensor::Tensor::from_vector({1, 2}, {0, ln3}),
+                             {{"seed", 1}}};
+  const book::TeacherCache b{tensor::Tensor::zeros({1, 2}), tensor::Tensor::zeros({1, 2}), {{"seed", 2}}};
+  const book::TeacherCache mean_p = book::average_teachers({a, b}, book::Averaging::probabilities);
+  const std::vector<float> p = tensor::exp(tensor::log_softmax(mean_p.train_logits, 1)).to_vector();
+  CHECK(p[0] == doctest::Approx(0.625));
+  CHECK(p[1] == doctest::Approx(0.375));
+  CHECK(tensor::exp(tensor::log_softmax(mean_p.test_logits, 1)).to_vector()[1] == doctest::Approx(0.625));
+  CHECK(mean_p.config["members"][1]["seed"] == 2);
+  CHECK(mean_p.config["averaging"] == "probabilities");
+  const book::TeacherCache mean_z = book::average_teachers({a, b}, book::Averaging::logits);
+  CHECK(mean_z.train_logits.to_vector()[0] == doctest::Approx(ln3 / 2));
+  CHECK(mean_z.train_logits.to_vector()[1] == doctest::Approx(0.0));
+  CHECK_THROWS_WITH_AS(book::average_teachers({}, book::Averaging::logits), "average_teachers: no member",
+                       std::invalid_argument);
+  const book::TeacherCache wide{tensor::Tensor::zeros({1, 3}), tensor::Tensor::zeros({1, 3}), {}};
+  CHECK_THROWS_AS(book::average_teachers({a, wide}, book::Averaging::probabilities), std::invalid_argument);
 }
 
 TEST_CASE("quick runs default to a book of their own") {

@@ -320,6 +320,23 @@ TEST_CASE("load_checkpoint restores a model's parameters into a model initialise
   CHECK(ck.tensors[3].first == "2.bias");
 }
 
+TEST_CASE("module_tensors keeps a copy of the weights as they were, which loads like a checkpoint") {
+  TempDir dir;
+  nn::BatchNorm2d model(2);
+  model.running_mean.copy_(Tensor::from_vector({2}, {0.5f, -2.0f}));
+  const nn::NamedTensors kept = nn::module_tensors(model);
+  REQUIRE(kept.size() == 4);
+  CHECK(kept[2].first == "running_mean");
+  // Training on changes the model, not the copy.
+  model.running_mean.copy_(Tensor::from_vector({2}, {9.0f, 9.0f}));
+  CHECK(kept[2].second.to_vector() == std::vector<float>{0.5f, -2.0f});
+  const std::string path = dir.file("kept.kdck");
+  nn::save_tensors(path, kept);
+  nn::BatchNorm2d restored(2);
+  nn::load_checkpoint(path, restored);
+  CHECK(restored.running_mean.to_vector() == std::vector<float>{0.5f, -2.0f});
+}
+
 TEST_CASE("a checkpoint saves and restores buffers (BatchNorm's running statistics) with the parameters") {
   TempDir dir;
   const std::string path = dir.file("bn.kdck");
