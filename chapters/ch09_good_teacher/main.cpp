@@ -1,11 +1,11 @@
 // Chapter 9: what makes a good teacher. Teachers that differ in one thing at a time, and the
 // same student distilled from each, over paired seeds:
 //
-// 1. Data, the teachers (ch02's teacher after some of its epochs; two short teachers alike but
-//    for label smoothing; three short teachers of different seeds and their ensemble) and the student.
+// 1. Data, the teachers (ch02's teacher after some of its epochs; three short teachers of different
+//    seeds, a twin of each trained with label smoothing, and their ensemble) and the student.
 // 2. Every teacher measured: accuracy, NLL, calibration, how its wrong-class mass is spread.
 // 3. Teacher strength: students of ch02's teacher after 1 .. 24 epochs.
-// 4. Label smoothing: the smoothed teacher against its twin, their class similarities, their students.
+// 4. Label smoothing: three smoothed teachers against their twins: class similarities, students.
 // 5. An ensemble against its best member: calibration, reliability diagram, students.
 // 6. Temperature scaling: the temperature that calibrates the teacher against the one that teaches.
 // 7. Report and verdicts.
@@ -39,8 +39,8 @@ struct Plan {
   std::vector<float> temperatures;  // each teacher's T is chosen among these, on validation
   float alpha;                      // weight of the soft term
   int64_t teacher_epochs;           // of the short teachers (sections 4 and 5), all alike
-  float smoothing;                  // label smoothing of section 4's smoothed teacher
-  int members;                      // of section 5's ensemble
+  float smoothing;                  // label smoothing of section 4's smoothed teachers
+  int members;                      // of section 5's ensemble; section 4 has as many pairs of twins
   int64_t bins;                     // of the calibration measures and reliability diagrams
 };
 const Plan kPlan = {.widths = {784, 100, 10},
@@ -49,7 +49,7 @@ const Plan kPlan = {.widths = {784, 100, 10},
                     .seeds = 5,
                     .temperatures = {1, 2, 4},
                     .alpha = 0.5f,
-                    .teacher_epochs = 3,
+                    .teacher_epochs = 2,
                     .smoothing = 0.1f,
                     .members = 3,
                     .bins = 15};
@@ -63,7 +63,7 @@ const Plan kQuickPlan = {.widths = {784, 32, 10},
                          .smoothing = 0.1f,
                          .members = 2,
                          .bins = 10};
-// "As accurate": the smoothed teacher may trail its twin by at most this much test accuracy for
+// "As accurate": the smoothed teachers may trail their twins by at most this much test accuracy, on average, for
 // section 4's question to be asked fairly.
 constexpr double kAsAccurate = 0.005;
 
@@ -348,50 +348,86 @@ double top_wrong_share(const Matrix& s) {
   return total / static_cast<double>(s.size());
 }
 
-Answer label_smoothing(const Plan& plan, const Teacher& plain, const Teacher& smoothed,
+Answer label_smoothing(const Plan& plan, const std::vector<Teacher>& plain, const std::vector<Teacher>& smoothed,
                        const std::vector<uint64_t>& seeds, Runs& runs, const book::Classroom& classroom,
                        const book::Options& options) {
   const book::BookData& d = classroom.data;
-  const Matrix s_plain = similarity(plain, d), s_smoothed = similarity(smoothed, d);
   book::Table teachers({"teacher", "test accuracy", "test NLL", "wrong-class mass (T = 1)",
                         "wrong-class entropy (bits)", "top wrong class's share"});
-  for (const auto& [t, s] : {std::pair{&plain, &s_plain}, std::pair{&smoothed, &s_smoothed}}) {
-    double wrong_mass = 0.0;
-    for (size_t y = 0; y < s->size(); ++y) wrong_mass += (1.0 - (*s)[y][y]) / static_cast<double>(s->size());
-    teachers.add_row({t->name, fmt::format("{:.4f}", t->test_accuracy), fmt::format("{:.4f}", t->test_nll),
-                      fmt::format("{:.4f}", wrong_mass), fmt::format("{:.3f}", t->wrong_entropy_bits),
-                      fmt::format("{:.3f}", top_wrong_share(*s))});
+  std::vector<Matrix> similarities;  // [pair][plain, smoothed]
+  for (size_t k = 0; k < plain.size(); ++k) {
+    for (const Teacher* t : {&plain[k], &smoothed[k]}) {
+      const Matrix s = similarity(*t, d);
+      double wrong_mass = 0.0;
+      for (size_t y = 0; y < s.size(); ++y) wrong_mass += (1.0 - s[y][y]) / static_cast<double>(s.size());
+      teachers.add_row({t->name, fmt::format("{:.4f}", t->test_accuracy), fmt::format("{:.4f}", t->test_nll),
+                        fmt::format("{:.4f}", wrong_mass), fmt::format("{:.3f}", t->wrong_entropy_bits),
+                        fmt::format("{:.3f}", top_wrong_share(s))});
+      similarities.push_back(s);
+    }
   }
-  fmt::print("the two teachers (wrong-class numbers over the training images; {:.2f} bits and a share of {:.3f} "
-             "would mean every wrong class alike):\n{}",
+  fmt::print("the twins (wrong-class numbers over the training images; {:.2f} bits and a share of {:.3f} would mean "
+             "every wrong class alike):\n{}",
              std::log2(9.0), 1.0 / 9.0, teachers.to_text());
   book::write_file(options.file("label_smoothing_teachers.csv"), teachers.to_csv());
-  fmt::print("{}\n", book::save_plot(options.out, "similarity_plain", wrong_class_heatmap(plain, s_plain)));
-  fmt::print("{}\n", book::save_plot(options.out, "similarity_smoothed", wrong_class_heatmap(smoothed, s_smoothed)));
+  fmt::print("{}\n", book::save_plot(options.out, "similarity_plain", wrong_class_heatmap(plain[0], similarities[0])));
+  fmt::print("{}\n",
+             book::save_plot(options.out, "similarity_smoothed", wrong_class_heatmap(smoothed[0], similarities[1])));
 
-  const Duel students = duel(plan, plain, smoothed, seeds, runs, options, "label_smoothing_students.csv");
-  const Taught &from_plain = students.a, &from_smoothed = students.b;
-  const book::PairedDifference& d_students = students.a_minus_b;
-  const double accuracy_gap = smoothed.test_accuracy - plain.test_accuracy;
+  // Each pair's students, then, seed by seed, the mean over the pairs: one teacher of each kind
+  // would compare two draws of teacher, whose own differences are as large as the effect.
+  const size_t n = seeds.size();
+  std::vector<double> plain_mean(n, 0.0), smoothed_mean(n, 0.0);
+  std::vector<double> pair_means;
+  double plain_accuracy = 0.0, smoothed_accuracy = 0.0;
+  nlohmann::json pairs = nlohmann::json::array();
+  for (size_t k = 0; k < plain.size(); ++k) {
+    const Duel duel_k = duel(plan, plain[k], smoothed[k], seeds, runs, options,
+                             fmt::format("label_smoothing_students_{}.csv", k + 1));
+    for (size_t i = 0; i < n; ++i) {
+      plain_mean[i] += duel_k.a.test[i] / static_cast<double>(plain.size());
+      smoothed_mean[i] += duel_k.b.test[i] / static_cast<double>(plain.size());
+    }
+    pair_means.push_back(duel_k.a_minus_b.difference.mean);
+    plain_accuracy += plain[k].test_accuracy / static_cast<double>(plain.size());
+    smoothed_accuracy += smoothed[k].test_accuracy / static_cast<double>(plain.size());
+    pairs.push_back({{"plain", {{"teacher", plain[k].name}, {"top_wrong_share", top_wrong_share(similarities[2 * k])},
+                                {"student", duel_k.a.to_json()}}},
+                     {"smoothed", {{"teacher", smoothed[k].name}, {"top_wrong_share", top_wrong_share(similarities[2 * k + 1])},
+                                   {"student", duel_k.b.to_json()}}},
+                     {"plain_minus_smoothed_students", duel_k.a_minus_b.to_json()}});
+  }
+  const book::PairedDifference d_students = book::paired_difference(smoothed_mean, plain_mean);
+  const bool every_pair = std::all_of(pair_means.begin(), pair_means.end(), [](double m) { return m > 0; });
+  const double accuracy_gap = smoothed_accuracy - plain_accuracy;
   const bool as_accurate = accuracy_gap >= -kAsAccurate;
+  fmt::print("over the {} pairs, seed by seed: {}; each pair's mean: {:+.4f}\n", plain.size(),
+             d_students.describe(4, "plain - smoothed teachers' students"), fmt::join(pair_means, ", "));
   Answer out;
-  out.json = {{"plain", {{"teacher", plain.name}, {"similarity", s_plain}, {"top_wrong_share", top_wrong_share(s_plain)},
-                         {"student", from_plain.to_json()}}},
-              {"smoothed", {{"teacher", smoothed.name}, {"smoothing", plan.smoothing}, {"similarity", s_smoothed},
-                            {"top_wrong_share", top_wrong_share(s_smoothed)}, {"student", from_smoothed.to_json()}}},
+  out.json = {{"smoothing", plan.smoothing},
+              {"similarity", {{"plain", similarities[0]}, {"smoothed", similarities[1]}}},
+              {"pairs", pairs},
+              {"plain_test_accuracy", plain_accuracy},
+              {"smoothed_test_accuracy", smoothed_accuracy},
+              {"pair_means", pair_means},
               {"plain_minus_smoothed_students", d_students.to_json()}};
   out.verdict = {
       "A label-smoothed teacher teaches worse, even when it is as accurate (Muller et al. 2019: smoothing erases the "
       "dark knowledge in the wrong-class probabilities)",
-      fmt::format("the teacher trained with label smoothing {} trails its otherwise identical twin by at most {:.1f} "
-                  "points of test accuracy, and the twin's students beat the smoothed teacher's on test (each teacher "
-                  "at its own T chosen on validation, alpha = {}): paired 95% confidence interval above 0, {} seeds",
-                  tensor::to_string(plan.smoothing), 100.0 * kAsAccurate, tensor::to_string(plan.alpha), seeds.size()),
-      as_accurate && d_students.soft_wins(),
-      fmt::format("teachers {:.4f} (plain) and {:.4f} (smoothed), smoothed - plain {:+.4f}; wrong-class entropy {:.3f} "
-                  "and {:.3f} bits; {}",
-                  plain.test_accuracy, smoothed.test_accuracy, accuracy_gap, plain.wrong_entropy_bits,
-                  smoothed.wrong_entropy_bits, d_students.describe(4, "plain - smoothed teacher's students"))};
+      fmt::format("{} pairs of twin teachers (seeds {} .. {}), one of each pair trained with label smoothing {}: the "
+                  "smoothed ones trail their twins by at most {:.1f} points of test accuracy on average, and the twins' "
+                  "students beat the smoothed teachers' on test (each teacher at its own T chosen on validation, "
+                  "alpha = {}; per seed the mean over the pairs): paired 95% confidence interval above 0 over {} seeds, "
+                  "and every pair's mean difference above 0",
+                  plain.size(), plain.front().cache.config.value("seed", uint64_t{0}),
+                  plain.back().cache.config.value("seed", uint64_t{0}), tensor::to_string(plan.smoothing),
+                  100.0 * kAsAccurate, tensor::to_string(plan.alpha), n),
+      as_accurate && d_students.soft_wins() && every_pair,
+      fmt::format("teachers {:.4f} (plain) and {:.4f} (smoothed) on average, smoothed - plain {:+.4f}; wrong-class "
+                  "entropy {:.3f} and {:.3f} bits (first pair); {}; each pair's mean {:+.4f}",
+                  plain_accuracy, smoothed_accuracy, accuracy_gap, plain[0].wrong_entropy_bits,
+                  smoothed[0].wrong_entropy_bits, d_students.describe(4, "plain - smoothed teachers' students"),
+                  fmt::join(pair_means, ", "))};
   return out;
 }
 
@@ -579,7 +615,10 @@ int chapter(const book::Options& options) {
   };
   std::vector<Teacher> members;
   for (int k = 0; k < plan.members; ++k) members.push_back(short_teacher(options.seed + static_cast<uint64_t>(k), 0.0f));
-  const Teacher smoothed = short_teacher(options.seed, plan.smoothing);
+  std::vector<Teacher> smoothed;  // a twin of each member, trained with label smoothing
+  for (int k = 0; k < plan.members; ++k) {
+    smoothed.push_back(short_teacher(options.seed + static_cast<uint64_t>(k), plan.smoothing));
+  }
   std::vector<book::TeacherCache> member_caches;
   for (const Teacher& m : members) member_caches.push_back(m.cache);
   const Teacher mean_p = measure("ensemble", fmt::format("{} plain teachers, probabilities averaged", members.size()), 0,
@@ -605,7 +644,7 @@ int chapter(const book::Options& options) {
   std::vector<const Teacher*> all;
   for (const Teacher& t : course) all.push_back(&t);
   for (const Teacher& t : members) all.push_back(&t);
-  all.push_back(&smoothed);
+  for (const Teacher& t : smoothed) all.push_back(&t);
   all.push_back(&mean_p);
   all.push_back(&mean_z);
   book::Table teachers({"teacher", "what", "validation accuracy", "test accuracy", "test NLL", "test ECE", "fitted T",
@@ -629,7 +668,7 @@ int chapter(const book::Options& options) {
 
   // --- 4. label smoothing -------------------------------------------------------------------
   book::banner(4, "Label smoothing");
-  const Answer smoothing = label_smoothing(plan, members.front(), smoothed, seeds, runs, classroom, options);
+  const Answer smoothing = label_smoothing(plan, members, smoothed, seeds, runs, classroom, options);
 
   // --- 5. the ensemble ------------------------------------------------------------------------
   book::banner(5, "An ensemble teacher");
@@ -652,10 +691,22 @@ int chapter(const book::Options& options) {
   std::vector<book::Series> series = {gain_series(
       fmt::format("chapter 2's teacher after {} epochs", fmt::join(course_epochs_of(course), ", ")), course_teachers,
       course_taught)};
-  for (const Teacher* t : std::vector<const Teacher*>{&members.front(), &smoothed, &mean_p}) {
-    const Taught taught = teach(plan, *t, seeds, runs);
-    series.push_back(gain_series(t->name + ": " + t->about, {t}, {&taught}));
-  }
+  const auto kind = [&](const std::string& name, const std::vector<const Teacher*>& teachers) {
+    std::vector<Taught> taught;
+    for (const Teacher* t : teachers) taught.push_back(teach(plan, *t, seeds, runs));
+    std::vector<const Taught*> pointers;
+    for (const Taught& t : taught) pointers.push_back(&t);
+    book::Series s = gain_series(name, teachers, pointers);
+    s.joined = false;
+    series.push_back(s);
+  };
+  std::vector<const Teacher*> plain_ones, smoothed_ones;
+  for (const Teacher& t : members) plain_ones.push_back(&t);
+  for (const Teacher& t : smoothed) smoothed_ones.push_back(&t);
+  kind(fmt::format("{}-epoch teachers", plan.teacher_epochs), plain_ones);
+  kind(fmt::format("{}-epoch teachers, label smoothing {}", plan.teacher_epochs, tensor::to_string(plan.smoothing)),
+       smoothed_ones);
+  kind("their ensemble", {&mean_p});
   fmt::print("{}\n", book::save_plot(options.out, "gain_vs_teacher_accuracy",
                                      book::LinePlot{fmt::format("Student gain over hard labels against teacher accuracy "
                                                                 "(mean and standard error of {} seeds)",

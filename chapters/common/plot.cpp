@@ -90,8 +90,11 @@ std::string save_plot(const std::string& dir, const std::string& name, const Lin
   }
   script += "plot ";
   for (size_t s = 0; s < plot.series.size(); ++s) {
-    script += fmt::format("{}{} index {} with {} title {}", s ? ", " : "", quoted(name + ".dat"), s,
-                          plot.series[s].error.empty() ? "linespoints" : "yerrorlines", quoted(plot.series[s].name));
+    const Series& series = plot.series[s];
+    const char* style = series.error.empty() ? (series.joined ? "linespoints" : "points")
+                                             : (series.joined ? "yerrorlines" : "yerrorbars");
+    script += fmt::format("{}{} index {} with {} title {}", s ? ", " : "", quoted(name + ".dat"), s, style,
+                          quoted(series.name));
   }
   return finish(dir, name, script + "\n");
 }

@@ -14,6 +14,7 @@ struct Series {
   std::vector<double> x;   ///< abscissae
   std::vector<double> y;   ///< ordinates, as many as x
   std::vector<double> error = {};  ///< if given, an error bar of +- error[i] at each point (e.g. one std)
+  bool joined = true;      ///< draw a line through the points (false: points alone, e.g. teachers of one kind)
 };
 
 /// \ingroup chapters
