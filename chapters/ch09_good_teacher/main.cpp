@@ -76,12 +76,12 @@ struct Teacher {
   book::TeacherCache cache;
   double validation_accuracy = 0;  // on the validation split: what choices between teachers are made on
   double test_accuracy = 0;
-  double test_nll = 0;             // nats
+  double test_nll = 0;  // nats
   double test_ece = 0;
-  double fitted_t = 0;             // temperature scaling's T, fitted on the validation split
-  double test_ece_scaled = 0;      // ECE of logits / fitted_t
+  double fitted_t = 0;         // temperature scaling's T, fitted on the validation split
+  double test_ece_scaled = 0;  // ECE of logits / fitted_t
   double test_nll_scaled = 0;
-  double wrong_entropy_bits = 0;   // of the wrong-class mass, on the training images, T = 1
+  double wrong_entropy_bits = 0;  // of the wrong-class mass, on the training images, T = 1
   nlohmann::json to_json() const {
     return {{"name", name},
             {"about", about},
@@ -98,8 +98,8 @@ struct Teacher {
   }
 };
 
-Teacher measure(std::string name, std::string about, int64_t epochs, book::TeacherCache cache,
-                const book::BookData& d, int64_t bins) {
+Teacher measure(std::string name, std::string about, int64_t epochs, book::TeacherCache cache, const book::BookData& d,
+                int64_t bins) {
   Teacher t{std::move(name), std::move(about), epochs, std::move(cache)};
   const nn::Labels& test_labels = d.data.test.labels;
   const tensor::Tensor validation = tensor::index_select(t.cache.train_logits, 0, d.split.validation);
@@ -175,13 +175,16 @@ class Runs {
 // the students' accuracies and their gain over the hard students of the same seeds.
 struct Taught {
   float temperature = 0;
-  double validation = 0;             // mean validation accuracy at the chosen T
-  std::vector<double> test;          // per seed
-  book::PairedDifference gain;       // test accuracy minus the hard students'
+  double validation = 0;        // mean validation accuracy at the chosen T
+  std::vector<double> test;     // per seed
+  book::PairedDifference gain;  // test accuracy minus the hard students'
   nlohmann::json per_t = nlohmann::json::array();
   nlohmann::json to_json() const {
-    return {{"T", temperature}, {"validation_accuracy", validation}, {"test_accuracy", test},
-            {"minus_hard", gain.to_json()}, {"per_T", per_t}};
+    return {{"T", temperature},
+            {"validation_accuracy", validation},
+            {"test_accuracy", test},
+            {"minus_hard", gain.to_json()},
+            {"per_T", per_t}};
   }
 };
 
@@ -193,7 +196,8 @@ Taught teach(const Plan& plan, const Teacher& teacher, const std::vector<uint64_
     const book::Targets targets = book::Targets::soft(t, plan.alpha);
     const std::vector<double> val = runs.validation(teacher, targets, seeds);
     candidates.push_back({targets, book::mean_std(val).mean, val});
-    out.per_t.push_back({{"T", t}, {"validation_accuracy", val}, {"test_accuracy", runs.test(teacher, targets, seeds)}});
+    out.per_t.push_back(
+        {{"T", t}, {"validation_accuracy", val}, {"test_accuracy", runs.test(teacher, targets, seeds)}});
   }
   const book::Candidate& best = book::best_on_validation(candidates);
   out.temperature = best.targets.temperature;
@@ -209,9 +213,13 @@ struct Answer {
   nlohmann::json json;
 };
 
-const std::vector<std::string> kTaughtHeaders = {"teacher", "teacher test accuracy", "T (validation)",
-                                                 "student validation", "student test accuracy",
-                                                 "minus hard (paired)", "95% CI"};
+const std::vector<std::string> kTaughtHeaders = {"teacher",
+                                                 "teacher test accuracy",
+                                                 "T (validation)",
+                                                 "student validation",
+                                                 "student test accuracy",
+                                                 "minus hard (paired)",
+                                                 "95% CI"};
 std::vector<std::string> taught_row(const Teacher& t, const Taught& s) {
   return {t.name,
           fmt::format("{:.4f}", t.test_accuracy),
@@ -251,7 +259,7 @@ std::vector<int64_t> course_epochs_of(const std::vector<Teacher>& course) {
 }
 
 struct Strength : Answer {
-  std::vector<Taught> taught;  // one per teacher of the course, final last
+  std::vector<Taught> taught;    // one per teacher of the course, final last
   nlohmann::json short_teacher;  // a short teacher's students against the finished teacher's
 };
 
@@ -263,11 +271,13 @@ Strength teacher_strength(const Plan& plan, const std::vector<Teacher>& course, 
   for (const Teacher& t : course) {
     out.taught.push_back(teach(plan, t, seeds, runs));
     table.add_row(taught_row(t, out.taught.back()));
-    out.json.push_back({{"teacher", t.name}, {"teacher_test_accuracy", t.test_accuracy}, {"student", out.taught.back().to_json()}});
+    out.json.push_back(
+        {{"teacher", t.name}, {"teacher_test_accuracy", t.test_accuracy}, {"student", out.taught.back().to_json()}});
   }
   const std::vector<int64_t> epochs = course_epochs_of(course);
-  fmt::print("chapter 2's teacher after {} epochs, each teaching the student at its own T, mean over seeds {} .. {}:\n{}",
-             fmt::join(epochs, ", "), seeds.front(), seeds.back(), table.to_text());
+  fmt::print(
+      "chapter 2's teacher after {} epochs, each teaching the student at its own T, mean over seeds {} .. {}:\n{}",
+      fmt::join(epochs, ", "), seeds.front(), seeds.back(), table.to_text());
   book::write_file(options.file("teacher_strength.csv"), table.to_csv());
   // Beyond the course, for the record (not the verdict's question): a short teacher of section 4,
   // trained for a few epochs on a schedule of its own, against the finished teacher.
@@ -305,8 +315,8 @@ Strength teacher_strength(const Plan& plan, const std::vector<Teacher>& course, 
                   "{{{}}}, alpha = {}) have the best mean validation accuracy is not the most accurate teacher on "
                   "validation, and its students beat the most accurate teacher's on test by a paired 95% confidence "
                   "interval above 0 ({} seeds)",
-                  fmt::join(epochs, ", "),
-                  fmt::join(plan.temperatures, ", "), tensor::to_string(plan.alpha), seeds.size()),
+                  fmt::join(epochs, ", "), fmt::join(plan.temperatures, ", "), tensor::to_string(plan.alpha),
+                  seeds.size()),
       holds, evidence};
   return out;
 }
@@ -324,9 +334,14 @@ Matrix similarity(const Teacher& t, const book::BookData& d) {
 book::Heatmap wrong_class_heatmap(const Teacher& t, const Matrix& s) {
   Matrix off = s;
   for (size_t y = 0; y < off.size(); ++y) off[y][y] = 0.0;
-  book::Heatmap h{fmt::format("{}: mean probability of each wrong class (T = 1, training images; diagonal left out)",
-                              t.name),
-                  "class the teacher gives probability to", "true class", {}, {}, off, "mean probability"};
+  book::Heatmap h{
+      fmt::format("{}: mean probability of each wrong class (T = 1, training images; diagonal left out)", t.name),
+      "class the teacher gives probability to",
+      "true class",
+      {},
+      {},
+      off,
+      "mean probability"};
   for (auto name : nn::kFashionMnistClasses) {
     h.rows.emplace_back(name);
     h.columns.emplace_back(name);
@@ -366,9 +381,10 @@ Answer label_smoothing(const Plan& plan, const std::vector<Teacher>& plain, cons
       similarities.push_back(s);
     }
   }
-  fmt::print("the twins (wrong-class numbers over the training images; {:.2f} bits and a share of {:.3f} would mean "
-             "every wrong class alike):\n{}",
-             std::log2(9.0), 1.0 / 9.0, teachers.to_text());
+  fmt::print(
+      "the twins (wrong-class numbers over the training images; {:.2f} bits and a share of {:.3f} would mean "
+      "every wrong class alike):\n{}",
+      std::log2(9.0), 1.0 / 9.0, teachers.to_text());
   book::write_file(options.file("label_smoothing_teachers.csv"), teachers.to_csv());
   fmt::print("{}\n", book::save_plot(options.out, "similarity_plain", wrong_class_heatmap(plain[0], similarities[0])));
   fmt::print("{}\n",
@@ -382,8 +398,8 @@ Answer label_smoothing(const Plan& plan, const std::vector<Teacher>& plain, cons
   double plain_accuracy = 0.0, smoothed_accuracy = 0.0;
   nlohmann::json pairs = nlohmann::json::array();
   for (size_t k = 0; k < plain.size(); ++k) {
-    const Duel duel_k = duel(plan, plain[k], smoothed[k], seeds, runs, options,
-                             fmt::format("label_smoothing_students_{}.csv", k + 1));
+    const Duel duel_k =
+        duel(plan, plain[k], smoothed[k], seeds, runs, options, fmt::format("label_smoothing_students_{}.csv", k + 1));
     for (size_t i = 0; i < n; ++i) {
       plain_mean[i] += duel_k.a.test[i] / static_cast<double>(plain.size());
       smoothed_mean[i] += duel_k.b.test[i] / static_cast<double>(plain.size());
@@ -391,10 +407,14 @@ Answer label_smoothing(const Plan& plan, const std::vector<Teacher>& plain, cons
     pair_means.push_back(duel_k.a_minus_b.difference.mean);
     plain_accuracy += plain[k].test_accuracy / static_cast<double>(plain.size());
     smoothed_accuracy += smoothed[k].test_accuracy / static_cast<double>(plain.size());
-    pairs.push_back({{"plain", {{"teacher", plain[k].name}, {"top_wrong_share", top_wrong_share(similarities[2 * k])},
-                                {"student", duel_k.a.to_json()}}},
-                     {"smoothed", {{"teacher", smoothed[k].name}, {"top_wrong_share", top_wrong_share(similarities[2 * k + 1])},
-                                   {"student", duel_k.b.to_json()}}},
+    pairs.push_back({{"plain",
+                      {{"teacher", plain[k].name},
+                       {"top_wrong_share", top_wrong_share(similarities[2 * k])},
+                       {"student", duel_k.a.to_json()}}},
+                     {"smoothed",
+                      {{"teacher", smoothed[k].name},
+                       {"top_wrong_share", top_wrong_share(similarities[2 * k + 1])},
+                       {"student", duel_k.b.to_json()}}},
                      {"plain_minus_smoothed_students", duel_k.a_minus_b.to_json()}});
   }
   const book::PairedDifference d_students = book::paired_difference(smoothed_mean, plain_mean);
@@ -414,14 +434,15 @@ Answer label_smoothing(const Plan& plan, const std::vector<Teacher>& plain, cons
   out.verdict = {
       "A label-smoothed teacher teaches worse, even when it is as accurate (Muller et al. 2019: smoothing erases the "
       "dark knowledge in the wrong-class probabilities)",
-      fmt::format("{} pairs of twin teachers (seeds {} .. {}), one of each pair trained with label smoothing {}: the "
-                  "smoothed ones trail their twins by at most {:.1f} points of test accuracy on average, and the twins' "
-                  "students beat the smoothed teachers' on test (each teacher at its own T chosen on validation, "
-                  "alpha = {}; per seed the mean over the pairs): paired 95% confidence interval above 0 over {} seeds, "
-                  "and every pair's mean difference above 0",
-                  plain.size(), plain.front().cache.config.value("seed", uint64_t{0}),
-                  plain.back().cache.config.value("seed", uint64_t{0}), tensor::to_string(plan.smoothing),
-                  100.0 * kAsAccurate, tensor::to_string(plan.alpha), n),
+      fmt::format(
+          "{} pairs of twin teachers (seeds {} .. {}), one of each pair trained with label smoothing {}: the "
+          "smoothed ones trail their twins by at most {:.1f} points of test accuracy on average, and the twins' "
+          "students beat the smoothed teachers' on test (each teacher at its own T chosen on validation, "
+          "alpha = {}; per seed the mean over the pairs): paired 95% confidence interval above 0 over {} seeds, "
+          "and every pair's mean difference above 0",
+          plain.size(), plain.front().cache.config.value("seed", uint64_t{0}),
+          plain.back().cache.config.value("seed", uint64_t{0}), tensor::to_string(plan.smoothing), 100.0 * kAsAccurate,
+          tensor::to_string(plan.alpha), n),
       as_accurate && d_students.soft_wins() && every_pair,
       fmt::format("teachers {:.4f} (plain) and {:.4f} (smoothed) on average, smoothed - plain {:+.4f}; wrong-class "
                   "entropy {:.3f} and {:.3f} bits (first pair); {}; each pair's mean {:+.4f}",
@@ -432,7 +453,8 @@ Answer label_smoothing(const Plan& plan, const std::vector<Teacher>& plain, cons
 }
 
 // --- 5. the ensemble ------------------------------------------------------------------------
-book::Series reliability(const std::string& name, const tensor::Tensor& logits, const nn::Labels& labels, int64_t bins) {
+book::Series reliability(const std::string& name, const tensor::Tensor& logits, const nn::Labels& labels,
+                         int64_t bins) {
   book::Series s{name, {}, {}};
   for (const nn::ReliabilityBin& b : nn::reliability_diagram(logits, labels, bins)) {
     if (b.count == 0) continue;
@@ -465,22 +487,24 @@ Answer ensemble(const Plan& plan, const std::vector<Teacher>& members, const Tea
                       fmt::format("{:.4f}", t->test_accuracy), fmt::format("{:.4f}", t->test_nll),
                       fmt::format("{:.4f}", t->test_ece)});
   }
-  fmt::print("the members and the ensembles (probabilities averaged: the one that teaches; logits averaged, for "
-             "comparison):\n{}",
-             teachers.to_text());
+  fmt::print(
+      "the members and the ensembles (probabilities averaged: the one that teaches; logits averaged, for "
+      "comparison):\n{}",
+      teachers.to_text());
   book::write_file(options.file("ensemble_teachers.csv"), teachers.to_csv());
   const nn::Labels& labels = classroom.data.data.test.labels;
-  fmt::print("{}\n", book::save_plot(options.out, "reliability_ensemble",
-                                     reliability_plot("Reliability on the test set: the ensemble and its best member",
-                                                      {reliability(member.name, member.cache.test_logits, labels, plan.bins),
-                                                       reliability(mean_p.name, mean_p.cache.test_logits, labels,
-                                                                   plan.bins)})));
+  fmt::print("{}\n", book::save_plot(
+                         options.out, "reliability_ensemble",
+                         reliability_plot("Reliability on the test set: the ensemble and its best member",
+                                          {reliability(member.name, member.cache.test_logits, labels, plan.bins),
+                                           reliability(mean_p.name, mean_p.cache.test_logits, labels, plan.bins)})));
 
   const Duel students = duel(plan, mean_p, member, seeds, runs, options, "ensemble_students.csv");
   const Taught &from_ensemble = students.a, &from_member = students.b;
   const book::PairedDifference& d = students.a_minus_b;
   Answer out;
-  out.json = {{"members", [&] {
+  out.json = {{"members",
+               [&] {
                  nlohmann::json m = nlohmann::json::array();
                  for (const Teacher& t : members) m.push_back(t.name);
                  return m;
@@ -513,18 +537,17 @@ Answer temperature_scaling(const Plan& plan, const Teacher& teacher, const Taugh
              teacher.name, teacher.fitted_t, teacher.test_ece, teacher.test_ece_scaled, teacher.test_nll,
              teacher.test_nll_scaled);
   const tensor::Tensor scaled = tensor::div(teacher.cache.test_logits, fitted);
-  fmt::print("{}\n",
-             book::save_plot(options.out, "reliability_scaling",
-                             reliability_plot(fmt::format("Reliability on the test set: {} before and after temperature "
-                                                          "scaling (T = {:.2f})",
-                                                          teacher.name, teacher.fitted_t),
-                                              {reliability("as trained", teacher.cache.test_logits, labels, plan.bins),
-                                               reliability("scaled", scaled, labels, plan.bins)})));
+  fmt::print("{}\n", book::save_plot(
+                         options.out, "reliability_scaling",
+                         reliability_plot(fmt::format("Reliability on the test set: {} before and after temperature "
+                                                      "scaling (T = {:.2f})",
+                                                      teacher.name, teacher.fitted_t),
+                                          {reliability("as trained", teacher.cache.test_logits, labels, plan.bins),
+                                           reliability("scaled", scaled, labels, plan.bins)})));
   // Distilling at T_fit is distilling from the calibrated teacher at T = 1.
   const book::Targets at_fitted = book::Targets::soft(fitted, plan.alpha);
   const std::vector<double> calibrated = runs.test(teacher, at_fitted, seeds);
-  const book::PairedDifference hard_gain =
-      book::paired_difference(runs.hard(seeds), calibrated);
+  const book::PairedDifference hard_gain = book::paired_difference(runs.hard(seeds), calibrated);
   const book::PairedDifference d = book::paired_difference(calibrated, taught.test);
   book::Table table({"distilled at", "student test accuracy", "minus hard (paired)", "95% CI"});
   table.add_row({fmt::format("T = {:.3f} (calibrated teacher at T = 1)", teacher.fitted_t),
@@ -590,8 +613,9 @@ int chapter(const book::Options& options) {
   const book::BookData& d = classroom.data;
   std::vector<Teacher> course;
   for (book::NamedTeacher& t : book::load_or_train_teacher_course(options, d)) {
-    course.push_back(measure(t.name, fmt::format("chapter 2's teacher after {} epoch{}", t.epochs, t.epochs == 1 ? "" : "s"), t.epochs,
-                             std::move(t.cache), d, plan.bins));
+    course.push_back(measure(t.name,
+                             fmt::format("chapter 2's teacher after {} epoch{}", t.epochs, t.epochs == 1 ? "" : "s"),
+                             t.epochs, std::move(t.cache), d, plan.bins));
   }
   // The short teachers: chapter 2's settings but for the epochs, trained here once and cached in
   // `out/teachers` (seed included in what the cache must match).
@@ -614,28 +638,31 @@ int chapter(const book::Options& options) {
                    c.epochs, std::move(cache), d, plan.bins);
   };
   std::vector<Teacher> members;
-  for (int k = 0; k < plan.members; ++k) members.push_back(short_teacher(options.seed + static_cast<uint64_t>(k), 0.0f));
+  for (int k = 0; k < plan.members; ++k)
+    members.push_back(short_teacher(options.seed + static_cast<uint64_t>(k), 0.0f));
   std::vector<Teacher> smoothed;  // a twin of each member, trained with label smoothing
   for (int k = 0; k < plan.members; ++k) {
     smoothed.push_back(short_teacher(options.seed + static_cast<uint64_t>(k), plan.smoothing));
   }
   std::vector<book::TeacherCache> member_caches;
   for (const Teacher& m : members) member_caches.push_back(m.cache);
-  const Teacher mean_p = measure("ensemble", fmt::format("{} plain teachers, probabilities averaged", members.size()), 0,
-                                 book::average_teachers(member_caches, book::Averaging::probabilities), d, plan.bins);
-  const Teacher mean_z = measure("ensemble_logits", fmt::format("{} plain teachers, logits averaged", members.size()), 0,
-                                 book::average_teachers(member_caches, book::Averaging::logits), d, plan.bins);
+  const Teacher mean_p =
+      measure("ensemble", fmt::format("{} plain teachers, probabilities averaged", members.size()), 0,
+              book::average_teachers(member_caches, book::Averaging::probabilities), d, plan.bins);
+  const Teacher mean_z = measure("ensemble_logits", fmt::format("{} plain teachers, logits averaged", members.size()),
+                                 0, book::average_teachers(member_caches, book::Averaging::logits), d, plan.bins);
   const double teachers_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   {
     tensor::Generator preview(options.seed);
     const book::StudentConfig defaults;
-    fmt::print("the student: {}, {} parameters, learns from {:.0f}% of the {} training images (stratified, drawn anew "
-               "for each seed), {} epochs, SGD with momentum 0.9, peak learning rate {}, cosine schedule; alpha = {}, "
-               "each teacher's T chosen on validation among {{{}}}; on seeds {} .. {} the students of every teacher "
-               "learn from the same images, start from the same weights and see the same batches\n",
-               fmt::join(plan.widths, "-"), book::make_mlp(plan.widths, preview)->parameter_count(),
-               100.0 * plan.fraction, d.split.train.size(), plan.epochs, defaults.lr, tensor::to_string(plan.alpha),
-               fmt::join(plan.temperatures, ", "), seeds.front(), seeds.back());
+    fmt::print(
+        "the student: {}, {} parameters, learns from {:.0f}% of the {} training images (stratified, drawn anew "
+        "for each seed), {} epochs, SGD with momentum 0.9, peak learning rate {}, cosine schedule; alpha = {}, "
+        "each teacher's T chosen on validation among {{{}}}; on seeds {} .. {} the students of every teacher "
+        "learn from the same images, start from the same weights and see the same batches\n",
+        fmt::join(plan.widths, "-"), book::make_mlp(plan.widths, preview)->parameter_count(), 100.0 * plan.fraction,
+        d.split.train.size(), plan.epochs, defaults.lr, tensor::to_string(plan.alpha),
+        fmt::join(plan.temperatures, ", "), seeds.front(), seeds.back());
   }
   Runs runs(plan, classroom);
 
@@ -657,9 +684,10 @@ int chapter(const book::Options& options) {
                       fmt::format("{:.4f}", t->test_ece_scaled), fmt::format("{:.3f}", t->wrong_entropy_bits)});
     teachers_json.push_back(t->to_json());
   }
-  fmt::print("{}(ECE over {} bins; fitted T: temperature scaling on the validation split; wrong-class entropy on the "
-             "training images at T = 1, at most {:.2f} bits)\n",
-             teachers.to_text(), plan.bins, std::log2(9.0));
+  fmt::print(
+      "{}(ECE over {} bins; fitted T: temperature scaling on the validation split; wrong-class entropy on the "
+      "training images at T = 1, at most {:.2f} bits)\n",
+      teachers.to_text(), plan.bins, std::log2(9.0));
   book::write_file(options.file("teachers.csv"), teachers.to_csv());
 
   // --- 3. teacher strength ------------------------------------------------------------------
@@ -676,7 +704,8 @@ int chapter(const book::Options& options) {
 
   // --- 6. temperature scaling ---------------------------------------------------------------
   book::banner(6, "Calibration and temperature scaling");
-  const Answer scaling = temperature_scaling(plan, course.back(), strength.taught.back(), seeds, runs, classroom, options);
+  const Answer scaling =
+      temperature_scaling(plan, course.back(), strength.taught.back(), seeds, runs, classroom, options);
 
   // --- 7. report ------------------------------------------------------------------------------
   book::banner(7, "Report");
@@ -688,9 +717,9 @@ int chapter(const book::Options& options) {
     course_taught.push_back(&strength.taught[k]);
   }
   // The short teachers are of other kinds: a point each, not a line through them.
-  std::vector<book::Series> series = {gain_series(
-      fmt::format("chapter 2's teacher after {} epochs", fmt::join(course_epochs_of(course), ", ")), course_teachers,
-      course_taught)};
+  std::vector<book::Series> series = {
+      gain_series(fmt::format("chapter 2's teacher after {} epochs", fmt::join(course_epochs_of(course), ", ")),
+                  course_teachers, course_taught)};
   const auto kind = [&](const std::string& name, const std::vector<const Teacher*>& teachers) {
     std::vector<Taught> taught;
     for (const Teacher* t : teachers) taught.push_back(teach(plan, *t, seeds, runs));
@@ -707,12 +736,13 @@ int chapter(const book::Options& options) {
   kind(fmt::format("{}-epoch teachers, label smoothing {}", plan.teacher_epochs, tensor::to_string(plan.smoothing)),
        smoothed_ones);
   kind("their ensemble", {&mean_p});
-  fmt::print("{}\n", book::save_plot(options.out, "gain_vs_teacher_accuracy",
-                                     book::LinePlot{fmt::format("Student gain over hard labels against teacher accuracy "
-                                                                "(mean and standard error of {} seeds)",
-                                                                seeds.size()),
-                                                    "teacher test accuracy",
-                                                    "student's soft - hard test accuracy (points)", series}));
+  fmt::print(
+      "{}\n",
+      book::save_plot(options.out, "gain_vs_teacher_accuracy",
+                      book::LinePlot{fmt::format("Student gain over hard labels against teacher accuracy "
+                                                 "(mean and standard error of {} seeds)",
+                                                 seeds.size()),
+                                     "teacher test accuracy", "student's soft - hard test accuracy (points)", series}));
   const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   fmt::print("{} students, {:.0f} s of student training; teachers ready after {:.0f} s; {:.0f} s in all\n",
              runs.count(), runs.seconds(), teachers_seconds, total);

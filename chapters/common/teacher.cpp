@@ -173,8 +173,9 @@ std::optional<TeacherCache> read_teacher(const std::string& dir, const std::stri
                                          bool any_seed, const BookData& d, std::string& why) {
   const std::string path = (std::filesystem::path(dir) / (name + "_logits.ckpt")).string();
   const std::string parameters = (std::filesystem::path(dir) / (name + ".ckpt")).string();
+  const std::string cache = name == "teacher" ? "the teacher cache" : "the cache of " + name;
   if (!std::filesystem::exists(path)) {
-    why = "no cache of " + name + " at " + path;
+    why = cache + " is missing (no " + path + ")";
     return std::nullopt;
   }
   try {
@@ -182,16 +183,16 @@ std::optional<TeacherCache> read_teacher(const std::string& dir, const std::stri
     nlohmann::json found = nlohmann::json::parse(ck.metadata, nullptr, false);
     const auto compared = [any_seed](nlohmann::json config) { return any_seed ? cache_key(std::move(config)) : config; };
     if (!std::filesystem::exists(parameters) || nn::load_tensors(parameters).metadata != ck.metadata) {
-      why = "the cache of " + name + " in " + dir + " holds parameters and logits of different runs";
+      why = cache + " in " + dir + " holds parameters and logits of different runs";
     } else if (compared(found) != compared(key) || ck.tensors.size() != 2 ||
                ck.tensors[0].second.shape() != tensor::Shape{d.data.train.size(), 10} ||
                ck.tensors[1].second.shape() != tensor::Shape{d.data.test.size(), 10}) {
-      why = "the cache of " + name + " at " + path + " is from another configuration";
+      why = cache + " at " + path + " is from another configuration";
     } else {
       return TeacherCache{ck.tensors[0].second, ck.tensors[1].second, found};
     }
   } catch (const nn::CheckpointError& e) {
-    why = "the cache of " + name + " is unreadable: " + e.what();
+    why = cache + " is unreadable: " + e.what();
   }
   return std::nullopt;
 }
