@@ -38,25 +38,6 @@ constexpr double kTeacherShare = 0.9;  // the target: after the shift, this shar
 
 std::string name(size_t c) { return std::string(nn::kFashionMnistClasses[c]); }
 
-// Softmax of [N, C] logits at temperature t, as a contiguous [N, C] tensor.
-Tensor softmax(const Tensor& logits, float t) { return tensor::exp(tensor::log_softmax(tensor::div(logits, t), 1)); }
-
-// mass[y][c]: the mean of p[i][c] over the rows i whose label is y.
-std::vector<std::vector<double>> mean_by_class(const Tensor& p, const nn::Labels& labels) {
-  const auto classes = static_cast<size_t>(p.shape()[1]);
-  std::vector<std::vector<double>> mass(classes, std::vector<double>(classes, 0.0));
-  std::vector<double> count(classes, 0.0);
-  for (size_t i = 0; i < labels.size(); ++i) {
-    const auto y = static_cast<size_t>(labels[i]);
-    for (size_t c = 0; c < classes; ++c) mass[y][c] += p.data()[i * classes + c];
-    count[y] += 1.0;
-  }
-  for (size_t y = 0; y < classes; ++y) {
-    for (double& m : mass[y]) m = count[y] > 0 ? m / count[y] : 0.0;
-  }
-  return mass;
-}
-
 // The class the teacher's soft targets say most about when it is absent: the largest mean
 // teacher probability (T = 1) over the other classes' training images, averaged over those classes.
 size_t class_with_most_borrowed_mass(const std::vector<std::vector<double>>& mass) {
@@ -149,7 +130,7 @@ int chapter(const book::Options& options) {
   book::banner(2, "The omitted class");
   const Tensor train_part_logits = tensor::index_select(classroom.teacher.train_logits, 0, data.split.train);
   const nn::Labels train_part_labels = book::labels_of(data.data.train, data.split.train);
-  const size_t omitted = class_with_most_borrowed_mass(mean_by_class(softmax(train_part_logits, 1.0f), train_part_labels));
+  const size_t omitted = class_with_most_borrowed_mass(nn::class_similarity(train_part_logits, train_part_labels, 1.0f));
   const std::vector<int64_t> transfer =
       nn::without_classes(train_labels, data.split.train, {static_cast<int64_t>(omitted)});
   fmt::print("omitted: {} (of the ten classes, the teacher gives it the most probability on the other classes'\n"
@@ -164,7 +145,7 @@ int chapter(const book::Options& options) {
   book::LinePlot source_plot{fmt::format("Teacher's mean probability of {} on the transfer set's images", name(omitted)),
                              "true class", "mean probability", {}};
   std::vector<std::vector<std::vector<double>>> mass;  // [temperature][true class][class]
-  for (float t : kMassTemperatures) mass.push_back(mean_by_class(softmax(train_part_logits, t), train_part_labels));
+  for (float t : kMassTemperatures) mass.push_back(nn::class_similarity(train_part_logits, train_part_labels, t));
   nlohmann::json source_json = nlohmann::json::array();
   for (size_t k = 0; k < kMassTemperatures.size(); ++k) {
     book::Series series{fmt::format("T = {}", tensor::to_string(kMassTemperatures[k])), {}, {}};
