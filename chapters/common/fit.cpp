@@ -26,7 +26,7 @@ std::vector<EpochRecord> fit(nn::Module& model, nn::Optimizer& opt, nn::DataLoad
     model.train();
     for (int64_t b = 0; b < loader.num_batches(); ++b, ++step) {
       nn::Batch batch = loader.batch(b);
-      if (transform) transform(batch);
+      if (transform) transform(batch, epoch);
       opt.set_lr(nn::cosine_lr(config.lr, step, total_steps));
       opt.zero_grad();
       const autograd::Var value = loss(model(autograd::Var(batch.images)), batch);

@@ -39,8 +39,8 @@ struct FitConfig {
 using BatchLoss = std::function<autograd::Var(const autograd::Var& logits, const nn::Batch& batch)>;
 
 /// \ingroup chapters
-/// \brief Changes a batch before the model sees it (augmentation).
-using BatchTransform = std::function<void(nn::Batch& batch)>;
+/// \brief Changes a batch before the model sees it (augmentation); `epoch` counts from 0.
+using BatchTransform = std::function<void(nn::Batch& batch, int64_t epoch)>;
 
 /// \ingroup chapters
 /// \brief Trains `model` with `opt` on the loader's batches for `config.epochs` epochs, the

@@ -23,8 +23,16 @@ std::shared_ptr<nn::Sequential> make_mlp(const std::vector<int64_t>& widths, ten
 }
 
 nlohmann::json StudentConfig::to_json() const {
-  return {{"widths", widths}, {"epochs", epochs}, {"batch", batch}, {"lr", lr}, {"momentum", 0.9}, {"seed", seed}};
+  nlohmann::json j = {{"widths", widths}, {"epochs", epochs}, {"batch", batch},
+                      {"lr", lr},         {"momentum", 0.9},  {"seed", seed}};
+  if (views > 0) {
+    j["views"] = views;
+    j["augmentation"] = views_of(*this).describe();
+  }
+  return j;
 }
+
+FixedViews views_of(const StudentConfig& c) { return FixedViews(c.augmentation, c.views, c.seed); }
 
 std::string Targets::describe() const {
   if (!uses_teacher()) return "hard";
@@ -85,18 +93,33 @@ double soft_gradient_share(const Targets& targets, const tensor::Tensor& logits,
 TrainedStudent train_student(const StudentConfig& c, const Targets& targets, const BookData& d,
                              const std::vector<int64_t>& transfer, const tensor::Tensor& teacher_train_logits,
                              bool progress, const EpochObserver& observe) {
-  if (targets.uses_teacher() && teacher_train_logits.shape() != tensor::Shape{d.data.train.size(), 10}) {
+  const int64_t n = d.data.train.size();
+  const bool per_view = c.views > 0 && teacher_train_logits.shape() == tensor::Shape{c.views, n, 10};
+  if (targets.uses_teacher() && !per_view && teacher_train_logits.shape() != tensor::Shape{n, 10}) {
     throw tensor::ShapeError("train_student: teacher logits " + tensor::to_string(teacher_train_logits.shape()) +
-                             " do not cover the " + std::to_string(d.data.train.size()) + " training images");
+                             " do not cover the " + std::to_string(n) + " training images" +
+                             (c.views > 0 ? " (or their " + std::to_string(c.views) + " views)" : ""));
   }
   tensor::Generator gen(c.seed);
   TrainedStudent s{make_mlp(c.widths, gen), {}, nullptr, 0};
   nn::DataLoader loader(d.data.train, transfer, c.batch, true, gen.next_u64(), d.norm);
   nn::SGD opt(s.model->parameters(), c.lr, 0.9f);
+  // With views, the batch is turned into view e mod K of its images, and a per-view teacher is read
+  // on that view.
+  BatchTransform transform;
+  int64_t view = 0;
+  if (c.views > 0) {
+    transform = [&, views = views_of(c)](nn::Batch& b, int64_t epoch) {
+      view = epoch % c.views;
+      views.apply(b.images, b.indices, view);
+    };
+  }
   BatchLoss loss = [](const autograd::Var& logits, const nn::Batch& b) { return nn::cross_entropy(logits, b.labels); };
   if (targets.uses_teacher()) {
     loss = [&](const autograd::Var& logits, const nn::Batch& b) {
-      return student_loss(targets, logits, tensor::index_select(teacher_train_logits, 0, b.indices), b.labels);
+      const tensor::Tensor teacher = per_view ? teacher_train_logits.narrow(0, view, 1).reshape({n, 10})
+                                              : teacher_train_logits;
+      return student_loss(targets, logits, tensor::index_select(teacher, 0, b.indices), b.labels);
     };
   }
   // Validation costs a pass over 5,000 images: on a small transfer set trained for hundreds of
@@ -118,7 +141,7 @@ TrainedStudent train_student(const StudentConfig& c, const Targets& targets, con
   s.curve = fit(*s.model, opt, loader, d,
                 {.label = "student " + targets.describe(), .epochs = c.epochs, .lr = c.lr, .progress = progress,
                  .validate_every = validate_every, .after_validation = after_validation},
-                loss);
+                loss, transform);
   if (s.best_epoch == s.curve.back().epoch) {
     s.best_model = s.model;
   } else {

@@ -4,6 +4,7 @@
 
 #include "chapters/common/book_data.h"
 #include "chapters/common/fit.h"
+#include "chapters/common/views.h"
 #include "nn/layers.h"
 #include "nn/losses.h"
 
@@ -30,9 +31,19 @@ struct StudentConfig {
   int64_t batch = 128;                           ///< images per step
   float lr = 0.05f;                              ///< SGD's peak rate (momentum 0.9), cosine-annealed to 0
   uint64_t seed = 1;                             ///< initialisation and data order
-  /// \brief The configuration as JSON, for results files.
+  /// \brief 0: the images as they are. K > 0: in epoch e the student sees every image in its view
+  /// e mod K, `views_of(*this)` (chapter 10's augmented students).
+  int64_t views = 0;
+  nn::Augmentation::Config augmentation = {};  ///< what a view does to an image (used when views > 0)
+  /// \brief The configuration as JSON, for results files (the views only when there are some).
   nlohmann::json to_json() const;
 };
+
+/// \ingroup chapters
+/// \brief The views a student of this configuration sees: `FixedViews(config.augmentation,
+/// config.views, config.seed)`; compute a teacher's logits on them with `teacher_view_logits`.
+/// \throws tensor::ValueError when config.views < 1.
+FixedViews views_of(const StudentConfig& config);
 
 /// \ingroup chapters
 /// \brief How the soft term compares a student's logits \f$ s \f$ with the teacher's \f$ t \f$.
@@ -137,14 +148,18 @@ using EpochObserver = std::function<void(const EpochRecord& record, nn::Module& 
 /// and the weights of the best of them are kept as `best_model`.
 ///
 /// The same config gives the same initial weights and the same batches whatever the
-/// targets, so a hard and a soft student differ only in what they learn from.
+/// targets, so a hard and a soft student differ only in what they learn from. With
+/// `config.views` = K > 0 every batch of epoch e is made of view e mod K of its images
+/// (the views draw from their own generators: the weights and batches are still the same).
 /// \param config architecture and schedule \param targets labels or soft targets
 /// \param data the book's data \param transfer the training images to learn from
 /// \param teacher_train_logits [training set size, 10], the teacher's logits for every
-///        training image (used only when targets.uses_teacher())
+///        training image, whatever view the student sees; or, with K views, [K, training set
+///        size, 10], the teacher's logits on each view (`teacher_view_logits`): consistent teaching.
+///        Used only when targets.uses_teacher().
 /// \param progress print a line per epoch
 /// \param observe if given, called after each validated epoch with its record and the model
-/// \throws tensor::ShapeError when the teacher logits do not cover the training set.
+/// \throws tensor::ShapeError when the teacher logits do not cover the training set (or its K views).
 TrainedStudent train_student(const StudentConfig& config, const Targets& targets, const BookData& data,
                              const std::vector<int64_t>& transfer, const tensor::Tensor& teacher_train_logits,
                              bool progress = false, const EpochObserver& observe = {});

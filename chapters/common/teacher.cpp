@@ -90,7 +90,7 @@ TrainedTeacher train_teacher(const TeacherConfig& c, const BookData& d) {
   nn::DataLoader loader(d.data.train, d.split.train, c.batch, true, gen.next_u64(), d.norm);
   nn::Adam opt(t.model->parameters(), c.lr);
   BatchTransform transform;
-  if (augment.enabled()) transform = [&](nn::Batch& b) { augment(b.images); };
+  if (augment.enabled()) transform = [&](nn::Batch& b, int64_t) { augment(b.images); };
   FitConfig fit_config{.label = "teacher", .epochs = c.epochs, .lr = c.lr};
   fit_config.after_validation = [&](const EpochRecord& r) {
     if (std::find(c.snapshot_epochs.begin(), c.snapshot_epochs.end(), r.epoch) == c.snapshot_epochs.end()) return;
@@ -230,6 +230,17 @@ TeacherCache load_or_train_teacher(const Options& options, const BookData& d) {
   }
   fmt::print("teacher: {}; training it with ch02's settings (this takes a few minutes)\n", why);
   return train_and_save(wanted, dir, d);
+}
+
+std::shared_ptr<nn::Sequential> load_teacher_model(const Options& options, const TeacherCache& cache) {
+  tensor::Generator unused(0);  // the weights are overwritten by the checkpoint's
+  std::shared_ptr<nn::Sequential> model = make_teacher(teacher_config(options), unused);
+  const std::string path = (std::filesystem::path(teacher_dir(options)) / "teacher.ckpt").string();
+  if (nlohmann::json::parse(nn::load_checkpoint(path, *model), nullptr, false) != cache.config) {
+    throw std::runtime_error(path + ": weights of another configuration than the cached logits");
+  }
+  model->eval();
+  return model;
 }
 
 std::vector<NamedTeacher> load_or_train_teacher_course(const Options& options, const BookData& d) {

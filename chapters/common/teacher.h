@@ -116,6 +116,15 @@ void save_teacher(const std::string& dir, const TrainedTeacher& teacher, const T
 TeacherCache load_or_train_teacher(const Options& options, const BookData& data);
 
 /// \ingroup chapters
+/// \brief ch02's teacher network with the weights saved beside `cache` (what `load_or_train_teacher`
+/// returned), in evaluation mode: for chapters that run it on images of their own (chapter 10's
+/// augmented views).
+/// \throws nn::CheckpointError when `teacher.ckpt` is missing, corrupt or not of the teacher's
+/// architecture; std::runtime_error `PATH: weights of another configuration than the cached logits`.
+/// \see \ref ch10_fidelity
+std::shared_ptr<nn::Sequential> load_teacher_model(const Options& options, const TeacherCache& cache);
+
+/// \ingroup chapters
 /// \brief One teacher of a cache directory, by name.
 struct NamedTeacher {
   std::string name;    ///< e.g. `teacher_epoch_4`

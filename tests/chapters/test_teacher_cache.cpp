@@ -108,6 +108,22 @@ TEST_CASE("the teacher's snapshots are the weights of their epoch, and keeping t
   CHECK_FALSE(tensor::allclose(again.test_logits, a.test_logits, 0.0f, 0.0f));
 }
 
+TEST_CASE("the cached teacher's weights give its cached logits; weights of another configuration are refused") {
+  TempBook book;
+  const book::Options options = quick_options(book);
+  const book::BookData data = book::load_book_data(options);
+  const book::TeacherCache cache = book::load_or_train_teacher(options, data);
+  const std::shared_ptr<nn::Sequential> teacher = book::load_teacher_model(options, cache);
+  CHECK_FALSE(teacher->is_training());
+  CHECK(tensor::allclose(book::predict_logits(*teacher, data.data.test, data.test_indices, data.norm), cache.test_logits,
+                         0.0f, 0.0f));
+  book::TeacherCache foreign = cache;
+  foreign.config["seed"] = 12345;
+  CHECK_THROWS_WITH_AS(book::load_teacher_model(options, foreign),
+                       doctest::Contains("teacher.ckpt: weights of another configuration than the cached logits"),
+                       std::runtime_error);
+}
+
 TEST_CASE("the teacher's course loads its snapshots with it, and trains again when one is missing") {
   TempBook book;
   const book::Options options = quick_options(book);
