@@ -2,6 +2,7 @@
 // and the box with that run's verdicts at the top of the page.
 //
 //   kd_results_page CHAPTER RESULTS_DIR FRAGMENT VERDICT_FRAGMENT ASSETS_DIR
+//   kd_results_page --summary BOOK_DIR CHAPTERS_DIR FRAGMENT CHAPTER...
 //
 // Reads the chapter's output directory RESULTS_DIR (e.g. build/book/ch05_student). If it holds
 // a results.json, FRAGMENT becomes an HTML fragment with every table (NAME.csv) and plot
@@ -11,6 +12,10 @@
 // holds or not, evidence, and the machine the run came from. If it does not, both fragments say
 // how to produce the results. The chapter's README pulls them in with \htmlinclude, so the page
 // never shows a broken image. Files are written through a temporary name and a rename.
+//
+// With --summary, FRAGMENT becomes the main page's one-screen summary: a row per CHAPTER (its
+// title from CHAPTERS_DIR/CHAPTER/README.md, linked to its page) with each verdict of its
+// BOOK_DIR/CHAPTER/results.json, holds or not, and the machines the runs came from.
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
@@ -164,11 +169,80 @@ std::string verdict_box(const nlohmann::json& results) {
   return html + "</div>\n";
 }
 
+// A chapter's title, from the first line of its README: "# Chapter 5: the student {#ch05_student}".
+std::string title_of(const fs::path& readme, const std::string& chapter) {
+  std::ifstream in(readme);
+  std::string line;
+  if (!in || !std::getline(in, line) || line.rfind("# ", 0) != 0) return chapter;
+  line = line.substr(2);
+  if (const size_t label = line.find(" {#"); label != std::string::npos) line.resize(label);
+  return line;
+}
+
+// "consistent_teaching" -> "consistent teaching"; a chapter's single verdict is "verdict".
+std::string verdict_name(std::string name) {
+  if (name.empty()) return "verdict";
+  for (char& c : name) c = c == '_' ? ' ' : c;
+  return name;
+}
+
+std::string summary(const fs::path& book, const fs::path& chapters_dir, const std::vector<std::string>& chapters) {
+  std::string rows, machines;
+  int verdicts = 0, holding = 0;
+  for (const std::string& chapter : chapters) {
+    const fs::path results_path = book / chapter / "results.json";
+    std::string cell;
+    if (!fs::exists(results_path)) {
+      cell = "<i>not run yet</i>";
+    } else {
+      const nlohmann::json results = nlohmann::json::parse(read(results_path), nullptr, false);
+      if (results.is_discarded()) throw std::runtime_error(results_path.string() + ": not valid JSON");
+      const auto found = verdicts_of(results);
+      if (found.empty()) cell = "<i>no verdict: this chapter shows how, it claims nothing</i>";
+      for (const auto& [name, v] : found) {
+        const bool holds = v.contains("holds") && v["holds"].is_boolean() && v["holds"].get<bool>();
+        ++verdicts;
+        holding += holds;
+        cell += std::string(cell.empty() ? "" : "; ") + "<span title=\"" + escape(text(v, "claim")) + "\">" +
+                escape(verdict_name(name)) + ": <b style=\"color: " + (holds ? "#1a7f37" : "#b3261e") + ";\">" +
+                (holds ? "holds" : "does not hold") + "</b></span>";
+      }
+      if (results.contains("blas") && results["blas"].is_object()) {
+        const nlohmann::json& b = results["blas"];
+        const std::string machine = b.value("library", "") + " " + b.value("version", "") + ", " +
+                                    b.value("kernel", "") + " kernels; " +
+                                    results.value("cpu", std::string("unknown CPU"));
+        if (machines.find(machine) == std::string::npos) machines += (machines.empty() ? "" : " / ") + machine;
+      }
+    }
+    rows += "<tr><td><a href=\"" + escape(chapter) + ".html\">" +
+            escape(title_of(chapters_dir / chapter / "README.md", chapter)) + "</a></td><td>" + cell + "</td></tr>\n";
+  }
+  std::string html = "<p><b>What the run that built these pages concluded</b>";
+  if (!machines.empty()) html += " (" + escape(machines) + ")";
+  html += ": " + std::to_string(holding) + " of " + std::to_string(verdicts) +
+          " verdicts hold. Each chapter computes its verdicts from its own numbers; point at one for its claim, "
+          "and open the chapter for the criterion, the evidence and, where a claim does not hold, when it does.</p>\n"
+          "<table class=\"doxtable\">\n<tr><th>chapter</th><th>this run's verdicts</th></tr>\n" +
+          rows + "</table>\n";
+  return html;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 5 && std::string(argv[1]) == "--summary") {
+    try {
+      write_atomically(argv[4], summary(argv[2], argv[3], std::vector<std::string>(argv + 5, argv + argc)));
+    } catch (const std::exception& e) {
+      std::cerr << "kd_results_page: summary: " << e.what() << "\n";
+      return 1;
+    }
+    return 0;
+  }
   if (argc != 6) {
-    std::cerr << "usage: kd_results_page CHAPTER RESULTS_DIR FRAGMENT VERDICT_FRAGMENT ASSETS_DIR\n";
+    std::cerr << "usage: kd_results_page CHAPTER RESULTS_DIR FRAGMENT VERDICT_FRAGMENT ASSETS_DIR\n"
+                 "       kd_results_page --summary BOOK_DIR CHAPTERS_DIR FRAGMENT CHAPTER...\n";
     return 2;
   }
   const std::string chapter = argv[1];

@@ -1,6 +1,7 @@
 # ctest: kd_results_page (EXE) turns a chapter's output directory into the HTML fragments of
 # its page: tables from CSV (quoted cells and all), plots copied and linked, the verdict box
-# from results.json; and a missing run into a note that says how to make one.
+# from results.json; and a missing run into a note that says how to make one. With --summary,
+# the main page's table of every chapter's verdicts.
 set(dir ${WORK}/book/ch99_test)
 file(REMOVE_RECURSE ${WORK})
 file(MAKE_DIRECTORY ${dir})
@@ -47,4 +48,23 @@ endif()
 expect(${WORK}/out/ch98.html "No results yet.")
 expect(${WORK}/out/ch98.html "./run book")
 expect(${WORK}/out/ch98.verdict.html "No verdict yet")
+
+# The summary: a row per chapter, titled from its README and linked to its page, each verdict
+# holding or not; a chapter that claims nothing and one not run say so.
+file(WRITE ${WORK}/chapters/ch99_test/README.md "# Chapter 99: a test {#ch99_test}\n\ntext\n")
+file(WRITE ${WORK}/chapters/ch97_demo/README.md "# Chapter 97: a demonstration {#ch97_demo}\n")
+file(WRITE ${WORK}/book/ch97_demo/results.json [=[{"blas": {"library": "OpenBLAS", "version": "0.3.21", "kernel": "Zen",
+  "threads": 2}, "cpu": "a CPU"}]=])
+execute_process(COMMAND ${EXE} --summary ${WORK}/book ${WORK}/chapters ${WORK}/out/summary.html ch97_demo ch98_none ch99_test
+                RESULT_VARIABLE status)
+if(NOT status EQUAL 0)
+  message(FATAL_ERROR "kd_results_page --summary exited with ${status}")
+endif()
+expect(${WORK}/out/summary.html "(OpenBLAS 0.3.21, Zen kernels; a CPU): 2 of 3 verdicts hold.")
+expect(${WORK}/out/summary.html "<a href=\"ch99_test.html\">Chapter 99: a test</a>")
+expect(${WORK}/out/summary.html "<span title=\"soft &lt;beats&gt; hard\">first: <b style=\"color: #1a7f37;\">holds</b>")
+expect(${WORK}/out/summary.html "second: <b style=\"color: #b3261e;\">does not hold</b>")
+expect(${WORK}/out/summary.html "wide student: <b")
+expect(${WORK}/out/summary.html "<a href=\"ch98_none.html\">ch98_none</a></td><td><i>not run yet</i>")
+expect(${WORK}/out/summary.html "Chapter 97: a demonstration</a></td><td><i>no verdict")
 file(REMOVE_RECURSE ${WORK})
