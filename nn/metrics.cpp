@@ -234,6 +234,20 @@ double agreement(const Tensor& logits_a, const Tensor& logits_b) {
   return static_cast<double>(same) / static_cast<double>(a.size());
 }
 
+double errors_copied(const Tensor& logits_a, const Tensor& logits_b, const Labels& labels) {
+  require_same(logits_a, logits_b, "errors_copied");
+  require_logits(logits_b, labels, "errors_copied");
+  const Labels a = predictions(logits_a);
+  const Labels b = predictions(logits_b);
+  int64_t wrong = 0, copied = 0;
+  for (size_t n = 0; n < b.size(); ++n) {
+    if (b[n] == labels[n]) continue;
+    ++wrong;
+    copied += a[n] == b[n];
+  }
+  return wrong > 0 ? static_cast<double>(copied) / static_cast<double>(wrong) : 0.0;
+}
+
 std::vector<Margin> margins(const Tensor& logits) {
   if (logits.dim() != 2 || logits.shape()[1] < 2) {
     throw T::ShapeError("margins: logits " + T::to_string(logits.shape()) + " are not [N, C] with C >= 2");

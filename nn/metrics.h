@@ -128,6 +128,19 @@ double wrong_class_entropy_bits(const Tensor& logits, const Labels& labels, floa
 double agreement(const Tensor& logits_a, const Tensor& logits_b);
 
 /// \ingroup metrics
+/// \brief Of the rows a reference model gets wrong, the fraction on which another model predicts
+/// the same wrong class: the agreement that accuracy does not reward,
+/// \f[ \frac{\sum_n [\hat b_n \ne y_n]\,[\hat a_n = \hat b_n]}{\sum_n [\hat b_n \ne y_n]},
+///     \qquad \hat a_n = \arg\max_c a_{nc},\ \hat b_n = \arg\max_c b_{nc} \f]
+/// (0 when the reference makes no error).
+/// \param logits_a [N, C] (e.g. a student) \param logits_b [N, C] the reference (e.g. the teacher)
+/// \param labels N labels
+/// \throws tensor::ShapeError when the shapes differ or the labels are not N; tensor::ValueError for a
+/// label outside 0 .. C - 1.
+/// \see \ref ch10_fidelity
+double errors_copied(const Tensor& logits_a, const Tensor& logits_b, const Labels& labels);
+
+/// \ingroup metrics
 /// \brief Mean KL divergence of model q's predictions from model p's, at temperature 1:
 /// \f$ \frac1N \sum_n \operatorname{KL}(\operatorname{softmax}(p_n) \| \operatorname{softmax}(q_n)) \f$ (nats).
 /// \param logits_p [N, C] the reference (e.g. the teacher) \param logits_q [N, C] (e.g. a student)

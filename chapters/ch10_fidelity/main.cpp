@@ -132,7 +132,7 @@ class Runs {
     s.validation_agreement =
         nn::agreement(book::predict_logits(*trained.model, d.data.train, d.split.validation, d.norm),
                       tensor::index_select(classroom_.teacher.train_logits, 0, d.split.validation));
-    s.errors_copied = errors_copied(s.test_logits);
+    s.errors_copied = nn::errors_copied(s.test_logits, classroom_.teacher.test_logits, d.data.test.labels);
     fmt::print("  {:<26} seed {:<3} {:<20} {:<10} validation {:.4f}  test {:.4f}  agreement {:.4f}\n", who, seed,
                targets.describe(), kSees[static_cast<int>(sees)], s.scores.validation_accuracy, s.scores.test_accuracy,
                s.scores.agreement);
@@ -147,21 +147,6 @@ class Runs {
   std::map<uint64_t, std::vector<int64_t>> transfers_;
   std::map<std::string, Student> runs_;
   double seconds_ = 0;
-
-  // Of the test images chapter 2's teacher gets wrong, the share where the student gives the
-  // teacher's (wrong) class: the fidelity that accuracy does not reward.
-  double errors_copied(const tensor::Tensor& student_test_logits) const {
-    const nn::Labels teacher = nn::predictions(classroom_.teacher.test_logits);
-    const nn::Labels student = nn::predictions(student_test_logits);
-    const nn::Labels& labels = classroom_.data.data.test.labels;
-    int64_t wrong = 0, copied = 0;
-    for (size_t i = 0; i < labels.size(); ++i) {
-      if (teacher[i] == labels[i]) continue;
-      ++wrong;
-      copied += student[i] == teacher[i];
-    }
-    return wrong > 0 ? static_cast<double>(copied) / static_cast<double>(wrong) : 0.0;
-  }
 };
 
 // What a section answers: its verdict, and its numbers for results.json.

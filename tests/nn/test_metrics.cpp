@@ -225,6 +225,18 @@ TEST_CASE("agreement is the fraction of rows on which two models predict the sam
   CHECK(nn::agreement(four_rows(), scaled) == 1.0);
 }
 
+TEST_CASE("errors copied: of the rows the reference gets wrong, the share where the other model gives its wrong class") {
+  // four_rows() predicts 1, 0, 0, 0; with labels 1, 2, 1, 0 it is wrong on rows 1 and 2 (saying 0).
+  // `other` predicts 1, 2, 0, 1: it gives the reference's wrong class on row 2 only.
+  const Tensor other = Tensor::from_vector({4, 3}, {0, 9, 0, 0, 1, 2, 7, 0, 0, 0, 1, 0});
+  const nn::Labels labels = {1, 2, 1, 0};
+  CHECK(nn::errors_copied(other, four_rows(), labels) == doctest::Approx(0.5));
+  CHECK(nn::errors_copied(four_rows(), four_rows(), labels) == 1.0);
+  // A reference that makes no error leaves nothing to copy.
+  CHECK(nn::errors_copied(other, four_rows(), {1, 0, 0, 0}) == 0.0);
+  CHECK_THROWS_AS(nn::errors_copied(other, four_rows(), {1, 2}), tensor::ShapeError);
+}
+
 TEST_CASE("the margin is the top-1 minus top-2 probability, ordered by the logit gap where it rounds to 1") {
   // softmax([ln 2, 0, 0]) = [0.5, 0.25, 0.25]; a tie [5, 5, 0] has margin 0.
   const std::vector<nn::Margin> m =
