@@ -676,12 +676,9 @@ int chapter(const book::Options& options) {
   const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   fmt::print("{} students, {:.0f} s of student training; {:.0f} s in all\n", runs.count(), runs.seconds(), total);
   nlohmann::json results;
-  const book::StudentConfig defaults;
-  results["student_training"] = defaults.to_json();
-  results["student_training"]["widths"] = plan.widths;
-  results["student_training"]["epochs"] = plan.epochs;
+  results["student_training"] = book::StudentConfig{.widths = plan.widths, .epochs = plan.epochs}.to_json();
   results["student_training"]["transfer_fraction"] = plan.fraction;
-  results["student_training"].erase("seed");
+  results["student_training"].erase("seed");  // the seeds are listed apart
   results["seeds"] = seeds;
   results["teacher_test_accuracy"] = classroom.teacher_test_accuracy;
   results["fidelity"] = faithful.json;

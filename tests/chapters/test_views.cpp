@@ -6,6 +6,8 @@
 #include "tensor/ops.h"
 #include "tensor/random.h"
 
+#include "tests/chapters/helpers.h"
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -14,23 +16,8 @@
 
 namespace {
 
-book::Options quick_options() {
-  book::Options o;
-  o.chapter = "test";
-  o.out = "unused";
-  o.data = nn::default_fashion_mnist_dir();
-  o.quick = true;
-  return o;
-}
-
-std::vector<float> flat_parameters(const nn::Module& m) {
-  std::vector<float> out;
-  for (const auto& p : m.parameters()) {
-    const std::vector<float> v = p.value().to_vector();
-    out.insert(out.end(), v.begin(), v.end());
-  }
-  return out;
-}
+using testing::flat_parameters;
+using testing::quick_options;
 
 // Image `row` of a batch, as a vector of pixels.
 std::vector<float> image(const tensor::Tensor& images, int64_t row) {
