@@ -48,7 +48,12 @@ tensor::Tensor teacher_view_logits(nn::Module& teacher, const FixedViews& views,
                                    const std::vector<int64_t>& indices) {
   const int64_t n = d.data.train.size(), classes = 10, batch = 256;
   tensor::Tensor out = tensor::Tensor::full({views.count(), n, classes}, std::numeric_limits<float>::quiet_NaN());
-  const bool was_training = teacher.is_training();
+  // Evaluation mode while it runs, and the caller's mode back however it ends.
+  struct Mode {
+    nn::Module& module;
+    bool training;
+    ~Mode() { module.train(training); }
+  } restore{teacher, teacher.is_training()};
   teacher.eval();
   autograd::NoGradGuard no_grad;
   for (int64_t v = 0; v < views.count(); ++v) {
@@ -59,13 +64,18 @@ tensor::Tensor teacher_view_logits(nn::Module& teacher, const FixedViews& views,
       nn::Batch b = nn::make_batch(d.data.train, part, d.norm);
       views.apply(b.images, part, v);
       const tensor::Tensor logits = teacher(autograd::Var(b.images)).value().contiguous();
+      const tensor::Shape expected{static_cast<int64_t>(part.size()), classes};
+      if (logits.shape() != expected) {
+        throw tensor::ShapeError("teacher_view_logits: the teacher gave " + tensor::to_string(logits.shape()) +
+                                 " for a batch of " + std::to_string(part.size()) + " images, not " +
+                                 tensor::to_string(expected));
+      }
       for (size_t k = 0; k < part.size(); ++k) {
         std::copy_n(logits.data() + static_cast<int64_t>(k) * classes, classes,
                     out.data() + (v * n + part[k]) * classes);
       }
     }
   }
-  teacher.train(was_training);
   return out;
 }
 

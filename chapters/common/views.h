@@ -50,7 +50,8 @@ class FixedViews {
 /// \returns [K, training set size, 10]: row i of view v is the teacher on view v of image i, for
 /// every i in `indices`; the other rows are NaN, so that a student taught from an image whose
 /// views were not computed stops with a non-finite loss instead of learning from zeros.
-/// \throws tensor::IndexError for an index outside the training set.
+/// \throws tensor::IndexError for an index outside the training set; tensor::ShapeError when the
+/// teacher does not give 10 logits per image.
 tensor::Tensor teacher_view_logits(nn::Module& teacher, const FixedViews& views, const BookData& data,
                                    const std::vector<int64_t>& indices);
 

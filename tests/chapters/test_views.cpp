@@ -92,7 +92,9 @@ TEST_CASE("the teacher's logits on the views are its logits on the view images, 
   const auto teacher = book::make_mlp({784, 12, 10}, gen);
   const book::FixedViews views(kFlipsAndShifts, 3, 5);
   const std::vector<int64_t> asked = {3, 7, 40};
+  REQUIRE(teacher->is_training());
   const tensor::Tensor logits = book::teacher_view_logits(*teacher, views, d, asked);
+  CHECK(teacher->is_training());  // the caller's mode is given back
   REQUIRE(logits.shape() == tensor::Shape{3, d.data.train.size(), 10});
   for (int64_t v = 0; v < 3; ++v) {
     const tensor::Tensor expected = (*teacher)(autograd::Var(viewed(views, d, asked, v))).value();
@@ -101,6 +103,11 @@ TEST_CASE("the teacher's logits on the views are its logits on the view images, 
     CHECK(tensor::allclose(rows, expected, 1e-6f, 1e-6f));
   }
   CHECK(std::isnan(logits.narrow(0, 1, 1).reshape({d.data.train.size(), 10}).narrow(0, 4, 1).to_vector()[0]));
+  // A teacher that does not give 10 logits per image is refused.
+  const auto wrong = book::make_mlp({784, 12, 7}, gen);
+  CHECK_THROWS_WITH_AS(book::teacher_view_logits(*wrong, views, d, asked),
+                       "teacher_view_logits: the teacher gave [3, 7] for a batch of 3 images, not [3, 10]",
+                       tensor::ShapeError);
 }
 
 TEST_CASE("a student with views learns from them: the same seed gives the same weights, and views change them") {
@@ -122,7 +129,7 @@ TEST_CASE("a student with views learns from them: the same seed gives the same w
   CHECK_FALSE(plain.to_json().contains("views"));
 
   SUBCASE("a teacher that says the same on every view teaches exactly what its cached logits teach") {
-    const tensor::Tensor same = tensor::Tensor::empty({3, d.data.train.size(), 10});
+    tensor::Tensor same = tensor::Tensor::empty({3, d.data.train.size(), 10});
     for (int64_t v = 0; v < 3; ++v) same.narrow(0, v, 1).copy_(teacher.reshape({1, d.data.train.size(), 10}));
     const book::Targets soft = book::Targets::soft(4, 0.9f);
     const auto cached = book::train_student(augmented, soft, d, transfer, teacher);
@@ -133,6 +140,19 @@ TEST_CASE("a student with views learns from them: the same seed gives the same w
     other.narrow(0, 1, 1).copy_(tensor::mul(teacher, -1.0f).reshape({1, d.data.train.size(), 10}));
     const auto taught_otherwise = book::train_student(augmented, soft, d, transfer, other);
     CHECK(flat_parameters(*taught_otherwise.model) != flat_parameters(*cached.model));
+  }
+  SUBCASE("epoch e reads the teacher's logits on view e mod K, and no other") {
+    // Two epochs of three views: views 0 and 1 are read, view 2 never. A NaN in view 2 is harmless;
+    // in view 1 it stops training at the first step of epoch 2.
+    const book::Targets soft = book::Targets::soft(4, 0.9f);
+    tensor::Tensor logits = tensor::Tensor::empty({3, d.data.train.size(), 10});
+    for (int64_t v = 0; v < 3; ++v) logits.narrow(0, v, 1).copy_(teacher.reshape({1, d.data.train.size(), 10}));
+    logits.narrow(0, 2, 1).fill_(std::nanf(""));
+    CHECK_NOTHROW(book::train_student(augmented, soft, d, transfer, logits));
+    logits.narrow(0, 2, 1).copy_(teacher.reshape({1, d.data.train.size(), 10}));
+    logits.narrow(0, 1, 1).fill_(std::nanf(""));
+    CHECK_THROWS_WITH_AS(book::train_student(augmented, soft, d, transfer, logits),
+                         doctest::Contains("loss is nan at epoch 2, step 4 "), std::runtime_error);
   }
   SUBCASE("teacher logits for another number of views are refused") {
     const tensor::Tensor two = tensor::Tensor::zeros({2, d.data.train.size(), 10});

@@ -234,6 +234,11 @@ TEST_CASE("errors copied: of the rows the reference gets wrong, the share where 
   CHECK(nn::errors_copied(four_rows(), four_rows(), labels) == 1.0);
   // A reference that makes no error leaves nothing to copy.
   CHECK(nn::errors_copied(other, four_rows(), {1, 0, 0, 0}) == 0.0);
+  // Which model is the reference matters: with labels 1, 2, 1, 1 four_rows() is wrong on rows 1, 2
+  // and 3 and `other` repeats one of them (row 2); `other` is wrong on row 2 only, which
+  // four_rows() repeats.
+  CHECK(nn::errors_copied(other, four_rows(), {1, 2, 1, 1}) == doctest::Approx(1.0 / 3.0));
+  CHECK(nn::errors_copied(four_rows(), other, {1, 2, 1, 1}) == 1.0);
   CHECK_THROWS_AS(nn::errors_copied(other, four_rows(), {1, 2}), tensor::ShapeError);
 }
 
