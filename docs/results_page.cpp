@@ -147,17 +147,22 @@ std::string text(const nlohmann::json& v, const char* key) {
   return v.contains(key) && v[key].is_string() ? v[key].get<std::string>() : std::string("(missing)");
 }
 
+// The machine a results.json came from: "OpenBLAS 0.3.21, Cooperlake kernels; AMD EPYC", or "" when it
+// does not say.
+std::string machine_of(const nlohmann::json& results) {
+  if (!results.contains("blas") || !results["blas"].is_object()) return "";
+  const nlohmann::json& b = results["blas"];
+  return b.value("library", "") + " " + b.value("version", "") + ", " + b.value("kernel", "") + " kernels; " +
+         results.value("cpu", std::string("unknown CPU"));
+}
+
 std::string verdict_box(const nlohmann::json& results) {
   const auto verdicts = verdicts_of(results);
   if (verdicts.empty()) return "";
   std::string html = "<div class=\"kd-verdicts\" style=\"border: 2px solid #555; border-radius: 6px; padding: 0.2em 1em; "
                      "margin: 1em 0;\">\n<p><b>This run's verdict" + std::string(verdicts.size() > 1 ? "s" : "") +
                      "</b>, computed by the chapter from its own numbers";
-  if (results.contains("blas") && results["blas"].is_object()) {
-    const nlohmann::json& b = results["blas"];
-    html += " (" + escape(b.value("library", "") + " " + b.value("version", "") + ", " + b.value("kernel", "") +
-                          " kernels; " + results.value("cpu", std::string("unknown CPU"))) + ")";
-  }
+  if (const std::string machine = machine_of(results); !machine.empty()) html += " (" + escape(machine) + ")";
   html += ". The text below quotes our run; yours may differ in its numbers, and this box is what your run concluded.</p>\n";
   for (const auto& [name, v] : verdicts) {
     const bool holds = v.contains("holds") && v["holds"].is_boolean() && v["holds"].get<bool>();
@@ -207,12 +212,9 @@ std::string summary(const fs::path& book, const fs::path& chapters_dir, const st
                 escape(verdict_name(name)) + ": <b style=\"color: " + (holds ? "#1a7f37" : "#b3261e") + ";\">" +
                 (holds ? "holds" : "does not hold") + "</b></span>";
       }
-      if (results.contains("blas") && results["blas"].is_object()) {
-        const nlohmann::json& b = results["blas"];
-        const std::string machine = b.value("library", "") + " " + b.value("version", "") + ", " +
-                                    b.value("kernel", "") + " kernels; " +
-                                    results.value("cpu", std::string("unknown CPU"));
-        if (machines.find(machine) == std::string::npos) machines += (machines.empty() ? "" : " / ") + machine;
+      const std::string machine = machine_of(results);
+      if (!machine.empty() && machines.find(machine) == std::string::npos) {
+        machines += (machines.empty() ? "" : " / ") + machine;
       }
     }
     rows += "<tr><td><a href=\"" + escape(chapter) + ".html\">" +
