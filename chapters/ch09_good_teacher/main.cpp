@@ -652,18 +652,11 @@ int chapter(const book::Options& options) {
   const Teacher mean_z = measure("ensemble_logits", fmt::format("{} plain teachers, logits averaged", members.size()),
                                  0, book::average_teachers(member_caches, book::Averaging::logits), d, plan.bins);
   const double teachers_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  {
-    tensor::Generator preview(options.seed);
-    const book::StudentConfig defaults;
-    fmt::print(
-        "the student: {}, {} parameters, learns from {:.0f}% of the {} training images (stratified, drawn anew "
-        "for each seed), {} epochs, SGD with momentum 0.9, peak learning rate {}, cosine schedule; alpha = {}, "
-        "each teacher's T chosen on validation among {{{}}}; on seeds {} .. {} the students of every teacher "
-        "learn from the same images, start from the same weights and see the same batches\n",
-        fmt::join(plan.widths, "-"), book::make_mlp(plan.widths, preview)->parameter_count(), 100.0 * plan.fraction,
-        d.split.train.size(), plan.epochs, defaults.lr, tensor::to_string(plan.alpha),
-        fmt::join(plan.temperatures, ", "), seeds.front(), seeds.back());
-  }
+  fmt::print(
+      "the student: {}; alpha = {}, each teacher's T chosen on validation among {{{}}}; on seeds {} .. {} the "
+      "students of every teacher learn from the same images, start from the same weights and see the same batches\n",
+      book::StudentConfig{.widths = plan.widths, .epochs = plan.epochs}.describe(plan.fraction, d.split.train.size()),
+      tensor::to_string(plan.alpha), fmt::join(plan.temperatures, ", "), seeds.front(), seeds.back());
   Runs runs(plan, classroom);
 
   // --- 2. the teachers -----------------------------------------------------------------------

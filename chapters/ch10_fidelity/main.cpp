@@ -129,8 +129,8 @@ class Runs {
         book::train_student(config(seed, sees), targets, d, transfer(seed, sees), teacher.logits);
     seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     Student s{{}, 0.0, 0.0, 0.0, {}, trained.model};
-    s.scores = book::score_student(*trained.model, classroom_, &s.test_logits);
-    const tensor::Tensor validation = book::predict_logits(*trained.model, d.data.train, d.split.validation, d.norm);
+    tensor::Tensor validation;
+    s.scores = book::score_student(*trained.model, classroom_, &s.test_logits, &validation);
     const tensor::Tensor teacher_validation =
         tensor::index_select(classroom_.teacher.train_logits, 0, d.split.validation);
     s.validation_agreement = nn::agreement(validation, teacher_validation);
@@ -520,9 +520,9 @@ std::vector<const Student*> taught_by(const std::vector<Teacher>& teachers, cons
 BornAgain born_again(const Plan& plan, const Teacher& teacher, const std::vector<uint64_t>& seeds, Runs& runs,
                      const book::BookData& d, const book::Options& options) {
   BornAgain out;
-  std::vector<const Student*> current;
-  out.generations.push_back(measure(teacher, book::Targets::hard(), seeds, runs));
+  std::vector<const Student*> current;  // the generation that teaches next, one per seed
   for (uint64_t s : seeds) current.push_back(&runs.get(teacher, book::Targets::hard(), s));
+  out.generations.push_back(setting_of(book::Targets::hard(), current));
   // The second generation's T and alpha are chosen on validation; every later one uses them.
   std::vector<Teacher> teachers = as_teachers(current, seeds, 1, d);
   std::vector<book::Candidate> candidates;
@@ -532,8 +532,7 @@ BornAgain born_again(const Plan& plan, const Teacher& teacher, const std::vector
   }
   const book::Targets chosen = book::best_on_validation(candidates).targets;
   fmt::print("generation 2's T and alpha, chosen on validation: {}\n", chosen.describe());
-  std::vector<nlohmann::json> own;  // each generation's agreement with its own teacher on the test set
-  own.push_back(nullptr);
+  std::vector<std::vector<double>> own(1);  // per generation and seed, agreement with its teacher (test set)
   std::vector<book::PairedDifference> steps;
   for (int g = 2; g <= plan.generations; ++g) {
     const std::vector<const Student*> next = taught_by(teachers, chosen, seeds, runs);
@@ -556,8 +555,7 @@ BornAgain born_again(const Plan& plan, const Teacher& teacher, const std::vector
     table.add_row({std::to_string(g + 1), first ? "labels" : fmt::format("generation {}, {}", g, chosen.describe()),
                    book::mean_std(s.test).to_string(), first ? "" : steps[g - 1].to_string(),
                    first ? "" : steps[g - 1].confidence_interval().to_string(),
-                   first ? "" : fmt::format("{:.4f}", mean(own[g].get<std::vector<double>>())),
-                   book::mean_std(s.agreement).to_string()});
+                   first ? "" : fmt::format("{:.4f}", mean(own[g])), book::mean_std(s.agreement).to_string()});
     nlohmann::json j = s.to_json();
     j["generation"] = g + 1;
     if (!first) {
@@ -642,16 +640,11 @@ int chapter(const book::Options& options) {
   const book::BookData& d = classroom.data;
   const std::shared_ptr<nn::Sequential> teacher_model = book::load_teacher_model(options, classroom.teacher);
   const Teacher teacher{"teacher", classroom.teacher.train_logits};
-  {
-    tensor::Generator preview(options.seed);
-    const book::StudentConfig defaults;
-    fmt::print(
-        "the student: {}, {} parameters, learns from {:.0f}% of the {} training images (stratified, drawn anew "
-        "for each seed), {} epochs, SGD with momentum 0.9, peak learning rate {}, cosine schedule; on seeds {} .. "
-        "{} every student learns from the same images, starts from the same weights and sees the same batches\n",
-        fmt::join(plan.widths, "-"), book::make_mlp(plan.widths, preview)->parameter_count(), 100.0 * plan.fraction,
-        d.split.train.size(), plan.epochs, defaults.lr, seeds.front(), seeds.back());
-  }
+  fmt::print(
+      "the student: {}; on seeds {} .. {} every student learns from the same images, starts from the same weights "
+      "and sees the same batches\n",
+      book::StudentConfig{.widths = plan.widths, .epochs = plan.epochs}.describe(plan.fraction, d.split.train.size()),
+      seeds.front(), seeds.back());
   Runs runs(plan, classroom);
 
   // --- 2. fidelity ------------------------------------------------------------------------------

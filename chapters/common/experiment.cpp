@@ -29,7 +29,8 @@ nlohmann::json StudentScores::to_json() const {
           {"kl_to_teacher", kl_to_teacher}};
 }
 
-StudentScores score_student(nn::Module& model, const Classroom& classroom, tensor::Tensor* test_logits) {
+StudentScores score_student(nn::Module& model, const Classroom& classroom, tensor::Tensor* test_logits,
+                            tensor::Tensor* validation_logits) {
   const BookData& d = classroom.data;
   const tensor::Tensor validation = predict_logits(model, d.data.train, d.split.validation, d.norm);
   const tensor::Tensor test = predict_logits(model, d.data.test, d.test_indices, d.norm);
@@ -42,6 +43,7 @@ StudentScores score_student(nn::Module& model, const Classroom& classroom, tenso
   s.agreement = nn::agreement(test, classroom.teacher.test_logits);
   s.kl_to_teacher = nn::mean_kl(classroom.teacher.test_logits, test);
   if (test_logits != nullptr) *test_logits = test;
+  if (validation_logits != nullptr) *validation_logits = validation;
   return s;
 }
 

@@ -49,9 +49,11 @@ struct StudentScores {
 /// \brief Scores a student on the validation and test sets (at T = 1).
 /// \param model the student \param classroom data and teacher
 /// \param test_logits if given, receives the student's [N_test, 10] test logits
+/// \param validation_logits if given, receives its [N_validation, 10] validation logits
 /// \returns the scores
 /// \see \ref ch05_student for what each score says.
-StudentScores score_student(nn::Module& model, const Classroom& classroom, tensor::Tensor* test_logits = nullptr);
+StudentScores score_student(nn::Module& model, const Classroom& classroom, tensor::Tensor* test_logits = nullptr,
+                            tensor::Tensor* validation_logits = nullptr);
 
 /// \ingroup chapters
 /// \brief A mean and a sample standard deviation.

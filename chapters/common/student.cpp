@@ -5,7 +5,7 @@
 #include "nn/optim.h"
 #include "tensor/ops.h"
 
-#include <fmt/core.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
@@ -30,6 +30,15 @@ nlohmann::json StudentConfig::to_json() const {
     j["augmentation"] = views_of(*this).describe();
   }
   return j;
+}
+
+std::string StudentConfig::describe(double fraction, int64_t training_images) const {
+  tensor::Generator unused(seed);  // only the parameter count is read
+  return fmt::format(
+      "{}, {} parameters, learns from {:.0f}% of the {} training images (stratified, drawn anew for each seed), {} "
+      "epochs, SGD with momentum 0.9, peak learning rate {}, cosine schedule",
+      fmt::join(widths, "-"), make_mlp(widths, unused)->parameter_count(), 100.0 * fraction, training_images, epochs,
+      lr);
 }
 
 FixedViews views_of(const StudentConfig& c) { return FixedViews(c.augmentation, c.views, c.seed); }
