@@ -8,6 +8,7 @@
 #include "tensor/tensor.h"
 
 #include <array>
+#include <compare>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -192,6 +193,8 @@ class Augmentation {
     bool horizontal_flip = false;  ///< mirror left-right with probability 1/2
     int64_t max_shift = 0;         ///< shift by up to this many pixels each way (0: none)
     float fill = 0.0f;             ///< the value of the uncovered border (a black pixel, normalised)
+    /// \brief Configurations compare member by member, exactly (a student's key holds one).
+    auto operator<=>(const Config&) const = default;
   };
   /// \throws tensor::ValueError when max_shift < 0.
   Augmentation(Config config, uint64_t seed);

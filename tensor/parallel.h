@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace tensor {
@@ -22,6 +23,21 @@ void set_num_threads(int threads);
 int num_threads();
 
 /// \ingroup tensor
+/// \brief Runs `task(0)`, ..., `task(count - 1)` on `workers` threads at once, each task whole
+/// on one thread whose kernels and OpenBLAS products use that thread alone; the next task goes
+/// to the first thread free. Every thread flushes subnormals as the caller does.
+///
+/// A task computes the same bits whatever `workers` is (1 included: the tasks then run one
+/// after another, still with single-threaded kernels): only independent tasks belong here,
+/// e.g. students that share nothing but read-only data. Many small products gain more from
+/// this than from splitting each product over the cores.
+/// \param count tasks \param workers threads, at least 1 (fewer are started when there are
+/// fewer tasks) \param task called once per index, from any of the threads
+/// \throws ValueError when workers < 1; the first exception a task threw, rethrown once every
+/// task has ended (the others still run).
+void run_side_by_side(int64_t count, int workers, const std::function<void(int64_t)>& task);
+
+/// \ingroup tensor
 /// \brief Flushes subnormal floats to zero (the x86 FTZ and DAZ flags) on the calling thread
 /// and every kernel thread, or stops doing so; like PyTorch's `set_flush_denormal`.
 ///
@@ -32,6 +48,11 @@ int num_threads();
 /// precision of anything that matters. The chapters and benchmarks turn it on. No effect
 /// on processors without SSE.
 void set_flush_denormal(bool on);
+
+/// \ingroup tensor
+/// \brief True when the calling thread flushes subnormal floats to zero (`set_flush_denormal`):
+/// what a new worker thread copies to compute the same bits as its caller.
+bool flush_denormal();
 
 /// \ingroup tensor
 /// \brief Which BLAS does the products, and how: what a result should be labelled with,

@@ -33,9 +33,10 @@ std::vector<EpochRecord> fit(nn::Module& model, nn::Optimizer& opt, nn::DataLoad
       const float l = value.value().item();
       if (!std::isfinite(l)) {
         model.eval();
-        throw std::runtime_error(fmt::format("{}: loss is {} at epoch {}, step {} (learning rate {}); stopped before "
-                                             "updating the weights, try a smaller learning rate",
-                                             config.label, l, epoch + 1, step + 1, opt.lr()));
+        throw Diverged(fmt::format("{}: loss is {} at epoch {}, step {} (learning rate {}); stopped before updating the "
+                                   "weights, try a smaller learning rate",
+                                   config.label, l, epoch + 1, step + 1, opt.lr()),
+                       epoch + 1, step + 1);
       }
       value.backward();
       opt.step();

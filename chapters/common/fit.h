@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,17 @@ struct FitConfig {
 };
 
 /// \ingroup chapters
+/// \brief Training stopped because a batch's loss was not finite (before the step that would
+/// have spread it to the weights): where it happened, for a chapter to record.
+class Diverged : public std::runtime_error {
+ public:
+  /// \param message the whole one-line message \param epoch 1-based \param step 1-based, over all epochs
+  Diverged(const std::string& message, int64_t epoch, int64_t step) : std::runtime_error(message), epoch(epoch), step(step) {}
+  int64_t epoch;  ///< the epoch it happened in, 1-based
+  int64_t step;   ///< the step, 1-based, counted over all epochs
+};
+
+/// \ingroup chapters
 /// \brief A batch's loss from the model's logits for it.
 using BatchLoss = std::function<autograd::Var(const autograd::Var& logits, const nn::Batch& batch)>;
 
@@ -54,7 +66,7 @@ using BatchTransform = std::function<void(nn::Batch& batch, int64_t epoch)>;
 /// \param data the book's data (for validation) \param config epochs, rate, label
 /// \param loss the batch loss \param transform applied to each batch first (may be empty)
 /// \returns one record per validated epoch
-/// \throws std::runtime_error `student: loss is nan at epoch 3, step 120 (learning rate 0.05)`.
+/// \throws Diverged `student: loss is nan at epoch 3, step 120 (learning rate 0.05); ...`.
 std::vector<EpochRecord> fit(nn::Module& model, nn::Optimizer& opt, nn::DataLoader& loader, const BookData& data,
                              const FitConfig& config, const BatchLoss& loss, const BatchTransform& transform = {});
 

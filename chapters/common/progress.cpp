@@ -69,4 +69,32 @@ void Progress::end_epoch(double validation_accuracy) {
   epoch_start_ = std::chrono::steady_clock::now();
 }
 
+TaskProgress::TaskProgress(std::string label, int64_t total, bool show)
+    : label_(std::move(label)),
+      total_(total),
+      show_(show && total > 0),
+      terminal_(::isatty(::fileno(stdout)) == 1),
+      start_(std::chrono::steady_clock::now()) {}
+
+std::string TaskProgress::line() const {
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const double per_minute = elapsed > 0 ? 60.0 * static_cast<double>(done_) / elapsed : 0.0;
+  const double eta = done_ > 0 ? elapsed * static_cast<double>(total_ - done_) / static_cast<double>(done_) : 0.0;
+  return fmt::format("{}: {}/{} done  {:.1f} per minute  elapsed {}  eta {}", label_, done_, total_, per_minute,
+                     duration(elapsed), duration(eta));
+}
+
+void TaskProgress::done() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++done_;
+  if (!show_) return;
+  const bool last = done_ == total_;
+  if (terminal_) {
+    fmt::print("\r{}\x1b[K{}", line(), last ? "\n" : "");
+  } else if (last || (done_ * 10 / total_) != ((done_ - 1) * 10 / total_)) {
+    fmt::print("{}\n", line());
+  }
+  std::fflush(stdout);
+}
+
 }  // namespace book

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <mutex>
 #include <string>
 
 namespace book {
@@ -37,6 +38,29 @@ class Progress {
   double loss_sum_ = 0.0;
   bool show_, terminal_;
   std::chrono::steady_clock::time_point start_, epoch_start_, last_draw_;
+};
+
+/// \ingroup chapters
+/// \brief One line for many independent tasks run side by side (a lab's students): done of total,
+/// tasks per minute, elapsed time and ETA. Thread-safe: any worker may report a task done.
+///
+/// On a terminal the line is rewritten in place; when the output is piped, a line is printed
+/// at each tenth of the tasks and at the end, so a log shows progress without a line per task.
+class TaskProgress {
+ public:
+  /// \param label what is run (e.g. "small students") \param total tasks in all
+  /// \param show print (false: silent)
+  TaskProgress(std::string label, int64_t total, bool show = true);
+  /// \brief One more task is done.
+  void done();
+
+ private:
+  std::string line() const;
+  std::mutex mutex_;
+  std::string label_;
+  int64_t total_, done_ = 0;
+  bool show_, terminal_;
+  std::chrono::steady_clock::time_point start_;
 };
 
 }  // namespace book
