@@ -6,6 +6,7 @@
 #include "chapters/common/book_data.h"
 #include "chapters/common/student.h"
 #include "chapters/common/teacher.h"
+#include "chapters/lab/lab.h"
 #include "nn/losses.h"
 #include "nn/optim.h"
 #include "tensor/ops.h"
@@ -120,7 +121,32 @@ void BM_AdamStepTeacher(benchmark::State& state) {
   state.counters["GB/s"] = benchmark::Counter(7.0 * 4 * double(count) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
+// The lab's throughput: chapter 8-10's student (784-100-10, 5,500 images, 24 epochs, soft
+// targets, validated and scored on 5,000 and 10,000 images as the chapters do), four students
+// per plan, on state.range(0) workers side by side. Random images and teacher logits: the time
+// does not depend on what the pixels show.
+void BM_LabStudents(benchmark::State& state) {
+  constexpr int64_t kTrain = 5500, kValidation = 5000, kTest = 10000, kStudents = 4;
+  book::BookData data{{random_images(kTrain + kValidation, 8), random_images(kTest, 9)}, {}, kNorm, {}};
+  for (int64_t i = 0; i < kTrain + kValidation; ++i) (i < kTrain ? data.split.train : data.split.validation).push_back(i);
+  for (int64_t i = 0; i < kTest; ++i) data.test_indices.push_back(i);
+  const book::Classroom classroom{std::move(data),
+                                  {bench::random_tensor({kTrain + kValidation, 10}, 3), bench::random_tensor({kTest, 10}, 4), {}},
+                                  0.0};
+  std::vector<book::StudentKey> plan;
+  for (uint64_t seed = 1; seed <= kStudents; ++seed) {
+    plan.push_back({.config = {.widths = {784, 100, 10}, .epochs = 24, .seed = seed}, .targets = book::Targets::soft(2, 0.5f)});
+  }
+  for (auto _ : state) {
+    book::Lab lab(classroom, static_cast<int>(state.range(0)), false);
+    benchmark::DoNotOptimize(lab.run(plan, "bench"));
+  }
+  state.counters["students_per_minute"] =
+      benchmark::Counter(60.0 * kStudents, benchmark::Counter::kIsIterationInvariantRate);
+}
+
 BENCHMARK(BM_TeacherTrainStep)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_LabStudents)->Arg(1)->Arg(2)->ArgName("workers")->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1);
 BENCHMARK(BM_SmallStudentStep)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_TeacherEvaluate)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_AdamStepTeacher)->Unit(benchmark::kMicrosecond)->UseRealTime();

@@ -15,13 +15,13 @@
 #include "chapters/common/options.h"
 #include "chapters/common/plot.h"
 #include "chapters/common/report.h"
+#include "chapters/lab/lab.h"
 #include "nn/metrics.h"
 #include "tensor/ops.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <chrono>
 #include <functional>
 #include <string>
 
@@ -67,46 +67,41 @@ const std::vector<Metric> kMetrics = {
     {"validation accuracy", "validation_accuracy", 4, [](const book::StudentScores& s) { return s.validation_accuracy; }},
 };
 
-struct Run {
-  book::TrainedStudent student;
-  book::StudentScores scores;       // after the last epoch: the equal-budget comparison
-  double best_test_accuracy = 0;    // of the weights of the best validation epoch
-  double seconds = 0;
-};
-
-std::vector<double> column(const std::vector<Run>& runs, const std::function<double(const Run&)>& get) {
-  std::vector<double> out;
-  for (const Run& r : runs) out.push_back(get(r));
-  return out;
+// A student of a plan: its network and budget, the targets, the seed; the whole training split.
+book::StudentKey student_key(const StudentPlan& plan, const book::Targets& targets, uint64_t seed) {
+  return {.config = {.widths = plan.widths, .epochs = plan.epochs, .seed = seed}, .targets = targets};
 }
 
-double validation_accuracy(const Run& r) { return r.scores.validation_accuracy; }
-double test_accuracy(const Run& r) { return r.scores.test_accuracy; }
+double validation_accuracy(const book::StudentResult& r) { return r.scores.validation_accuracy; }
+double test_accuracy(const book::StudentResult& r) { return r.scores.test_accuracy; }
 
-Run train_and_score(const book::StudentConfig& config, const book::Targets& targets, const book::Classroom& classroom) {
-  const auto start = std::chrono::steady_clock::now();
-  book::TrainedStudent student =
-      book::train_student(config, targets, classroom.data, classroom.data.split.train, classroom.teacher.train_logits);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const book::StudentScores scores = book::score_student(*student.model, classroom);
-  const double best = student.best_model == student.model ? scores.test_accuracy
-                                                          : book::score_student(*student.best_model, classroom).test_accuracy;
-  fmt::print("  seed {:<3} {:<22} validation {:.4f}  test {:.4f}  (best validation at epoch {}: test {:.4f})  {:.1f} s\n",
-             config.seed, targets.describe(), scores.validation_accuracy, scores.test_accuracy, student.best_epoch, best,
-             seconds);
-  return {std::move(student), scores, best, seconds};
+// One line per student of a comparison, in the order of the seeds (the lab trained them side by side).
+void print_students(const book::HardSoftComparison& c) {
+  const auto print = [](uint64_t seed, const book::Targets& targets, const book::StudentResult& r) {
+    fmt::print("  seed {:<3} {:<22} validation {:.4f}  test {:.4f}  (best validation at epoch {}: test {:.4f})  {:.1f} s{}\n",
+               seed, targets.describe(), r.scores.validation_accuracy, r.scores.test_accuracy, r.best_epoch,
+               r.best_test_accuracy, r.seconds, r.diverged ? "  DIVERGED: " + r.divergence : "");
+  };
+  for (size_t k = 0; k < c.tuning_seeds.size(); ++k) {
+    print(c.tuning_seeds[k], book::Targets::hard(), *c.tuning_hard[k]);
+    for (size_t g = 0; g < c.candidates.size(); ++g) print(c.tuning_seeds[k], c.candidates[g].targets, *c.tuning_soft[g][k]);
+  }
+  for (size_t k = 0; k < c.seeds.size(); ++k) {
+    print(c.seeds[k], book::Targets::hard(), *c.hard[k]);
+    print(c.seeds[k], c.chosen, *c.soft[k]);
+  }
 }
 
 // What one student's comparison gives the report.
 struct StudentOutcome {
-  book::HardSoftComparison<Run> comparison;
+  book::HardSoftComparison comparison;
   book::Verdict verdict;
   nlohmann::json json;
 };
 
 // Section 3 for one student: the grid on the tuning seeds, the paired comparison, its tables and plots.
-StudentOutcome compare_student(const StudentPlan& plan, const book::Options& options, const book::Classroom& classroom) {
-  const book::StudentConfig config{.widths = plan.widths, .epochs = plan.epochs};
+StudentOutcome compare_student(const StudentPlan& plan, const book::Options& options, book::Lab& lab) {
+  const book::Classroom& classroom = lab.classroom();
   const std::vector<uint64_t> tuning_seeds = book::seed_range(options.seed, kTuningSeeds);
   const std::vector<uint64_t> seeds = book::seed_range(options.seed + kTuningSeeds, plan.seeds);
   {
@@ -118,13 +113,10 @@ StudentOutcome compare_student(const StudentPlan& plan, const book::Options& opt
                fmt::join(plan.alphas, ", "), tuning_seeds.front(), tuning_seeds.back(), seeds.front(), seeds.back(),
                mlp->summary());
   }
-  const auto train = [&](const book::Targets& targets, uint64_t seed) {
-    book::StudentConfig c = config;
-    c.seed = seed;
-    return train_and_score(c, targets, classroom);
-  };
-  book::HardSoftComparison<Run> comparison = book::compare_hard_soft<Run>(
-      book::soft_grid(plan.temperatures, plan.alphas), tuning_seeds, seeds, train, validation_accuracy);
+  const auto student = [&](const book::Targets& targets, uint64_t seed) { return student_key(plan, targets, seed); };
+  book::HardSoftComparison comparison = book::compare_hard_soft(
+      lab, student, book::soft_grid(plan.temperatures, plan.alphas), tuning_seeds, seeds, "the " + plan.name + " student");
+  print_students(comparison);
 
   // The grid: validation accuracy averaged over the tuning seeds.
   std::vector<std::string> headers = {"alpha \\ T"};
@@ -145,7 +137,7 @@ StudentOutcome compare_student(const StudentPlan& plan, const book::Options& opt
     grid_table.add_row(row);
     grid_plot.series.push_back(series);
   }
-  const double hard_validation = book::mean_std(column(comparison.tuning_hard, validation_accuracy)).mean;
+  const double hard_validation = book::mean_std(book::column(comparison.tuning_hard, validation_accuracy)).mean;
   grid_plot.series.push_back(
       {"hard labels", {plan.temperatures.front(), plan.temperatures.back()}, {hard_validation, hard_validation}});
   fmt::print("what was tried: validation accuracy, mean of the tuning seeds (hard labels: {:.4f})\n{}", hard_validation,
@@ -159,8 +151,8 @@ StudentOutcome compare_student(const StudentPlan& plan, const book::Options& opt
   book::Table table({"metric", "hard labels", "soft targets", "soft - hard (paired)", "95% CI", "beyond 2 std"});
   nlohmann::json hard_json, soft_json, difference_json;
   for (const Metric& m : kMetrics) {
-    const auto get = [&](const Run& r) { return m.get(r.scores); };
-    const std::vector<double> h = column(comparison.hard, get), s = column(comparison.soft, get);
+    const auto get = [&](const book::StudentResult& r) { return m.get(r.scores); };
+    const std::vector<double> h = book::column(comparison.hard, get), s = book::column(comparison.soft, get);
     const book::PairedDifference d = book::paired_difference(h, s);
     table.add_row({m.name, book::mean_std(h).to_string(m.digits), book::mean_std(s).to_string(m.digits),
                    d.to_string(m.digits), d.confidence_interval().to_string(m.digits), d.beyond_two_std() ? "yes" : "no"});
@@ -172,16 +164,16 @@ StudentOutcome compare_student(const StudentPlan& plan, const book::Options& opt
              seeds.back(), table.to_text());
   book::write_file(options.file("hard_vs_soft_" + plan.name + ".csv"), table.to_csv());
 
-  const auto best_accuracy = [](const Run& r) { return r.best_test_accuracy; };
-  const auto best_epoch = [](const Run& r) { return static_cast<double>(r.student.best_epoch); };
-  const std::vector<double> hard_acc = column(comparison.hard, test_accuracy),
-                            soft_acc = column(comparison.soft, test_accuracy);
+  const auto best_accuracy = [](const book::StudentResult& r) { return r.best_test_accuracy; };
+  const auto best_epoch = [](const book::StudentResult& r) { return static_cast<double>(r.best_epoch); };
+  const std::vector<double> hard_acc = book::column(comparison.hard, test_accuracy),
+                            soft_acc = book::column(comparison.soft, test_accuracy);
   const book::PairedDifference equal_budget = book::paired_difference(hard_acc, soft_acc);
-  const book::PairedDifference at_best = book::paired_difference(column(comparison.hard, best_accuracy),
-                                                                 column(comparison.soft, best_accuracy));
+  const book::PairedDifference at_best = book::paired_difference(book::column(comparison.hard, best_accuracy),
+                                                                 book::column(comparison.soft, best_accuracy));
   fmt::print("test accuracy after {} epochs: {}\n", plan.epochs, equal_budget.describe());
   fmt::print("test accuracy, each student at its best validation epoch (hard: epochs {}; soft: epochs {}): {}\n",
-             fmt::join(column(comparison.hard, best_epoch), ", "), fmt::join(column(comparison.soft, best_epoch), ", "),
+             fmt::join(book::column(comparison.hard, best_epoch), ", "), fmt::join(book::column(comparison.soft, best_epoch), ", "),
              at_best.describe());
   const double teacher = classroom.teacher_test_accuracy, hard_mean = book::mean_std(hard_acc).mean;
   nlohmann::json gap_closed = nullptr;  // undefined when the teacher is no better than the student
@@ -215,17 +207,17 @@ StudentOutcome compare_student(const StudentPlan& plan, const book::Options& opt
                          {"tuning_seeds", tuning_seeds},
                          {"seeds", seeds},
                          {"validation_grid", book::to_json(comparison.candidates)},
-                         {"hard_validation_accuracy_tuning_seeds", column(comparison.tuning_hard, validation_accuracy)},
+                         {"hard_validation_accuracy_tuning_seeds", book::column(comparison.tuning_hard, validation_accuracy)},
                          {"T", comparison.chosen.temperature},
                          {"alpha", comparison.chosen.alpha},
                          {"hard", hard_json},
                          {"soft", soft_json},
                          {"soft_minus_hard", difference_json},
                          {"at_best_validation_epoch",
-                          {{"hard_test_accuracy", column(comparison.hard, best_accuracy)},
-                           {"soft_test_accuracy", column(comparison.soft, best_accuracy)},
-                           {"hard_epoch", column(comparison.hard, best_epoch)},
-                           {"soft_epoch", column(comparison.soft, best_epoch)},
+                          {{"hard_test_accuracy", book::column(comparison.hard, best_accuracy)},
+                           {"soft_test_accuracy", book::column(comparison.soft, best_accuracy)},
+                           {"hard_epoch", book::column(comparison.hard, best_epoch)},
+                           {"soft_epoch", book::column(comparison.soft, best_epoch)},
                            {"soft_minus_hard", at_best.to_json()}}},
                          {"gap_closed", gap_closed},
                          {"verdict", verdict.to_json()}};
@@ -233,24 +225,24 @@ StudentOutcome compare_student(const StudentPlan& plan, const book::Options& opt
 }
 
 // Section 4 for one student: the first comparison seed's validation accuracy, epoch by epoch.
-void plot_learning_curves(const StudentPlan& plan, const book::HardSoftComparison<Run>& comparison,
+void plot_learning_curves(const StudentPlan& plan, const book::HardSoftComparison& comparison,
                           const book::Options& options) {
   const uint64_t seed = comparison.seeds.front();
   book::LinePlot curves{fmt::format("The {} student: validation accuracy during training (seed {})", plan.name, seed),
                         "epoch", "validation accuracy", {}};
-  for (const auto& [name, run] : {std::pair{std::string("hard labels"), &comparison.hard.front()},
-                                  std::pair{comparison.chosen.describe(), &comparison.soft.front()}}) {
+  for (const auto& [name, run] : {std::pair{std::string("hard labels"), comparison.hard.front()},
+                                  std::pair{comparison.chosen.describe(), comparison.soft.front()}}) {
     book::Series s{name, {}, {}};
-    for (const book::EpochRecord& r : run->student.curve) {
+    for (const book::EpochRecord& r : run->curve) {
       s.x.push_back(static_cast<double>(r.epoch));
       s.y.push_back(r.validation_accuracy);
     }
     curves.series.push_back(s);
-    const auto best = std::find_if(run->student.curve.begin(), run->student.curve.end(),
-                                   [&](const book::EpochRecord& r) { return r.epoch == run->student.best_epoch; });
+    const auto best = std::find_if(run->curve.begin(), run->curve.end(),
+                                   [&](const book::EpochRecord& r) { return r.epoch == run->best_epoch; });
     fmt::print("{} student, {:<22} validation accuracy after epoch {}: {:.4f}, best {:.4f} (epoch {}), after the last: {:.4f}\n",
-               plan.name, name, run->student.curve.front().epoch, run->student.curve.front().validation_accuracy,
-               best->validation_accuracy, run->student.best_epoch, run->student.curve.back().validation_accuracy);
+               plan.name, name, run->curve.front().epoch, run->curve.front().validation_accuracy,
+               best->validation_accuracy, run->best_epoch, run->curve.back().validation_accuracy);
   }
   fmt::print("{}\n", book::save_plot(options.out, "learning_curves_" + plan.name, curves));
 }
@@ -264,6 +256,7 @@ int chapter(const book::Options& options) {
   // --- 1. data and teacher ---------------------------------------------------------------
   book::banner(1, "Data and the cached teacher");
   const book::Classroom classroom = book::open_classroom(options);
+  book::Lab lab(classroom, book::Lab::workers_for(options));
 
   // --- 2. the students ---------------------------------------------------------------------
   book::banner(2, "The students");
@@ -276,12 +269,15 @@ int chapter(const book::Options& options) {
   // --- 3. each student: T and alpha on validation, then hard against soft ----------------------
   book::banner(3, "Hard against soft, student by student");
   std::vector<StudentOutcome> outcomes;
-  for (const StudentPlan& plan : plans) outcomes.push_back(compare_student(plan, options, classroom));
+  fmt::print("students trained side by side, {} at once, each on one core\n", lab.workers());
+  for (const StudentPlan& plan : plans) outcomes.push_back(compare_student(plan, options, lab));
 
-  // The temperature explorer's students: the small student's first comparison pair.
-  const book::HardSoftComparison<Run>& small = outcomes.front().comparison;
-  book::write_explorer_students(options, classroom, *small.hard.front().student.model, *small.soft.front().student.model,
-                                small.chosen, small.seeds.front());
+  // The temperature explorer's students: the small student's first comparison pair, networks kept.
+  const book::HardSoftComparison& small = outcomes.front().comparison;
+  const auto pair = lab.run({student_key(plans.front(), book::Targets::hard(), small.seeds.front()),
+                             student_key(plans.front(), small.chosen, small.seeds.front())},
+                            "the explorer's students", true);
+  book::write_explorer_students(options, classroom, *pair[0]->model, *pair[1]->model, small.chosen, small.seeds.front());
 
   // --- 4. learning curves ----------------------------------------------------------------------
   book::banner(4, "Learning curves");
@@ -291,22 +287,16 @@ int chapter(const book::Options& options) {
   book::banner(5, "Report");
   nlohmann::json results, students = nlohmann::json::array();
   std::vector<std::pair<std::string, book::Verdict>> verdicts;
-  double seconds = 0;
   for (size_t k = 0; k < plans.size(); ++k) {
     const StudentOutcome& o = outcomes[k];
-    for (const std::vector<Run>* runs : {&o.comparison.tuning_hard, &o.comparison.hard, &o.comparison.soft}) {
-      for (const Run& r : *runs) seconds += r.seconds;
-    }
-    for (const std::vector<Run>& runs : o.comparison.tuning_soft) {
-      for (const Run& r : runs) seconds += r.seconds;
-    }
     students.push_back(o.json);
     verdicts.emplace_back(plans[k].name + " student", o.verdict);
     fmt::print("{} student: test accuracy {} (hard) vs {} (soft, {})\n", plans[k].name,
-               book::mean_std(column(o.comparison.hard, test_accuracy)).to_string(),
-               book::mean_std(column(o.comparison.soft, test_accuracy)).to_string(), o.comparison.chosen.describe());
+               book::mean_std(book::column(o.comparison.hard, test_accuracy)).to_string(),
+               book::mean_std(book::column(o.comparison.soft, test_accuracy)).to_string(), o.comparison.chosen.describe());
   }
-  fmt::print("{:.0f} s of student training\n", seconds);
+  const double seconds = lab.student_seconds();
+  fmt::print("{:.0f} s of student training, on {} cores side by side\n", seconds, lab.workers());
   results["teacher_test_accuracy"] = classroom.teacher_test_accuracy;
   results["student_training"] = defaults.to_json();
   for (const char* key : {"seed", "widths", "epochs"}) results["student_training"].erase(key);

@@ -14,6 +14,7 @@
 #include "chapters/common/plot.h"
 #include "chapters/common/report.h"
 #include "chapters/common/verdict.h"
+#include "chapters/lab/lab.h"
 #include "nn/metrics.h"
 #include "tensor/ops.h"
 
@@ -52,24 +53,15 @@ int64_t budget_epochs(size_t examples, int64_t batch, int64_t min_epochs, int64_
   return std::max(min_epochs, (min_steps + batches - 1) / batches);
 }
 
-// One student: its scores, its test predictions (for the margin buckets), what it saw.
-struct Run {
-  book::StudentScores scores;
-  nn::Labels test_predictions;
-  size_t images = 0;
-  int64_t epochs = 0;
-};
+// The transfer set a seed draws at a fraction, by name in the lab.
+std::string transfer_name(double fraction, uint64_t seed) { return fmt::format("{} seed {}", percent(fraction), seed); }
 
-std::vector<double> test_accuracies(const std::vector<Run>& runs) {
-  std::vector<double> out;
-  for (const Run& r : runs) out.push_back(r.scores.test_accuracy);
-  return out;
+std::vector<double> test_accuracies(const std::vector<const book::StudentResult*>& runs) {
+  return book::column(runs, [](const book::StudentResult& r) { return r.scores.test_accuracy; });
 }
 
-std::vector<double> validation_accuracies(const std::vector<Run>& runs) {
-  std::vector<double> out;
-  for (const Run& r : runs) out.push_back(r.scores.validation_accuracy);
-  return out;
+std::vector<double> validation_accuracies(const std::vector<const book::StudentResult*>& runs) {
+  return book::column(runs, [](const book::StudentResult& r) { return r.scores.validation_accuracy; });
 }
 
 // Fraction of the test images in `bucket` on which `predictions` equal `reference`.
@@ -110,25 +102,29 @@ int chapter(const book::Options& options) {
 
   // --- 3. hard against soft at each fraction ------------------------------------------------
   book::banner(3, "Hard against soft at each fraction");
-  std::vector<book::HardSoftComparison<Run>> measured;
+  book::Lab lab(classroom, book::Lab::workers_for(options));
+  std::vector<book::HardSoftComparison> measured;
   std::vector<double> seconds;
+  std::vector<size_t> images;   // per fraction: every seed's transfer set has as many
+  std::vector<int64_t> epochs;  // and the same budget
   for (double fraction : fractions) {
     const auto start = std::chrono::steady_clock::now();
-    const auto train = [&](const book::Targets& targets, uint64_t seed) {
-      const std::vector<int64_t> transfer = book::transfer_set(data, fraction, seed);
-      book::StudentConfig config{.widths = kWidths, .seed = seed};
-      config.epochs = budget_epochs(transfer.size(), config.batch, min_epochs, min_steps);
-      const book::TrainedStudent s = book::train_student(config, targets, data, transfer, classroom.teacher.train_logits);
-      Tensor test_logits;
-      const book::StudentScores scores = book::score_student(*s.model, classroom, &test_logits);
-      return Run{scores, nn::predictions(test_logits), transfer.size(), config.epochs};
+    for (const std::vector<uint64_t>* of : {&tuning_seeds, &seeds}) {
+      for (uint64_t seed : *of) lab.add_transfer_set(transfer_name(fraction, seed), book::transfer_set(data, fraction, seed));
+    }
+    images.push_back(lab.transfer_set(transfer_name(fraction, seeds.front())).size());
+    epochs.push_back(budget_epochs(images.back(), book::StudentConfig{}.batch, min_epochs, min_steps));
+    const auto student = [&](const book::Targets& targets, uint64_t seed) {
+      return book::StudentKey{.config = {.widths = kWidths, .epochs = epochs.back(), .seed = seed},
+                              .targets = targets,
+                              .transfer = transfer_name(fraction, seed)};
     };
-    measured.push_back(book::compare_hard_soft<Run>(book::soft_grid(kTemperatures, kAlphas), tuning_seeds, seeds, train,
-                                                    [](const Run& r) { return r.scores.validation_accuracy; }));
+    measured.push_back(book::compare_hard_soft(lab, student, book::soft_grid(kTemperatures, kAlphas), tuning_seeds, seeds,
+                                               percent(fraction) + " of the images"));
     seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-    const book::HardSoftComparison<Run>& m = measured.back();
+    const book::HardSoftComparison& m = measured.back();
     fmt::print("{:>5} ({:>5} images, {:>3} epochs): chose {}; test hard {}, soft {}; {} [{:.0f} s]\n", percent(fraction),
-               m.hard.front().images, m.hard.front().epochs, m.chosen.describe(),
+               images.back(), epochs.back(), m.chosen.describe(),
                book::mean_std(test_accuracies(m.hard)).to_string(), book::mean_std(test_accuracies(m.soft)).to_string(),
                book::paired_difference(test_accuracies(m.hard), test_accuracies(m.soft)).describe(), seconds.back());
   }
@@ -154,13 +150,13 @@ int chapter(const book::Options& options) {
   book::Series hard_series{"hard labels", {}, {}, {}}, soft_series{"soft targets (T, alpha chosen on validation)", {}, {}, {}};
   nlohmann::json hard_json = nlohmann::json::array(), soft_json = nlohmann::json::array(), rows = nlohmann::json::array();
   for (size_t f = 0; f < fractions.size(); ++f) {
-    const book::HardSoftComparison<Run>& m = measured[f];
+    const book::HardSoftComparison& m = measured[f];
     const std::vector<double> h = test_accuracies(m.hard), s = test_accuracies(m.soft);
     const book::MeanStd hard = book::mean_std(h), soft = book::mean_std(s);
     const book::PairedDifference d = book::paired_difference(h, s);
     nlohmann::json gap_closed = nullptr;  // undefined when the teacher is no better than the hard student
     if (teacher > hard.mean) gap_closed = nn::gap_closed(soft.mean, hard.mean, teacher);
-    table.add_row({percent(fractions[f]), std::to_string(m.hard.front().images), std::to_string(m.hard.front().epochs),
+    table.add_row({percent(fractions[f]), std::to_string(images[f]), std::to_string(epochs[f]),
                    tensor::to_string(m.chosen.temperature), tensor::to_string(m.chosen.alpha), hard.to_string(),
                    soft.to_string(), d.to_string(), d.beyond_two_std() ? "yes" : "no",
                    gap_closed.is_null() ? "-" : fmt::format("{:.0f}%", 100.0 * gap_closed.get<double>())});
@@ -172,8 +168,8 @@ int chapter(const book::Options& options) {
     hard_json.push_back(h);
     soft_json.push_back(s);
     rows.push_back({{"fraction", fractions[f]},
-                    {"images", m.hard.front().images},
-                    {"epochs", m.hard.front().epochs},
+                    {"images", images[f]},
+                    {"epochs", epochs[f]},
                     {"T", m.chosen.temperature},
                     {"alpha", m.chosen.alpha},
                     {"hard_validation_accuracy_tuning_seeds", validation_accuracies(m.tuning_hard)},
@@ -205,7 +201,7 @@ int chapter(const book::Options& options) {
   for (size_t k = 0; k < order.size(); ++k) buckets[k * kMarginBuckets / order.size()].push_back(order[k]);
   const nn::Labels teacher_predictions = nn::predictions(classroom.teacher.test_logits);
   // The smallest transfer set and the full one.
-  const std::vector<const book::HardSoftComparison<Run>*> extremes = {&measured.front(), &measured.back()};
+  const std::vector<const book::HardSoftComparison*> extremes = {&measured.front(), &measured.back()};
   const std::vector<double> extreme_fractions = {fractions.front(), fractions.back()};
   std::vector<std::string> headers = {"teacher margin", "images", "teacher"};
   for (double f : extreme_fractions) {
@@ -233,13 +229,15 @@ int chapter(const book::Options& options) {
                             {"teacher_accuracy", teacher_accuracy}};
     for (size_t e = 0; e < extremes.size(); ++e) {
       std::vector<double> h, s, h_agree, s_agree;
-      for (const Run& run : extremes[e]->hard) {
-        h.push_back(bucket_agreement(run.test_predictions, test_labels, bucket));
-        h_agree.push_back(bucket_agreement(run.test_predictions, teacher_predictions, bucket));
+      for (const book::StudentResult* run : extremes[e]->hard) {
+        const nn::Labels predictions = nn::predictions(run->test_logits);
+        h.push_back(bucket_agreement(predictions, test_labels, bucket));
+        h_agree.push_back(bucket_agreement(predictions, teacher_predictions, bucket));
       }
-      for (const Run& run : extremes[e]->soft) {
-        s.push_back(bucket_agreement(run.test_predictions, test_labels, bucket));
-        s_agree.push_back(bucket_agreement(run.test_predictions, teacher_predictions, bucket));
+      for (const book::StudentResult* run : extremes[e]->soft) {
+        const nn::Labels predictions = nn::predictions(run->test_logits);
+        s.push_back(bucket_agreement(predictions, test_labels, bucket));
+        s_agree.push_back(bucket_agreement(predictions, teacher_predictions, bucket));
       }
       const book::PairedDifference d = book::paired_difference(h, s);
       if (e == 0) smallest_gain.push_back(d);

@@ -14,6 +14,7 @@
 #include "chapters/common/plot.h"
 #include "chapters/common/report.h"
 #include "chapters/common/verdict.h"
+#include "chapters/lab/lab.h"
 #include "nn/metrics.h"
 #include "tensor/ops.h"
 
@@ -106,6 +107,19 @@ struct Run {
   Accuracies test_after_bias;
 };
 
+// A student of the lab, measured on the omitted class before and after its bias fix.
+Run measure(const book::StudentResult& s, const book::BookData& data, size_t omitted) {
+  const nn::Labels validation_labels = book::labels_of(data.data.train, data.split.validation);
+  Run r;
+  r.validation_accuracy = s.scores.validation_accuracy;
+  r.test = accuracies(s.test_logits, data.data.test.labels, omitted);
+  const BiasShift fix = best_bias_shift(s.validation_logits, validation_labels, omitted);
+  r.bias_shift = fix.shift;
+  r.validation_accuracy_after_bias = fix.validation_accuracy;
+  r.test_after_bias = accuracies(shifted(s.test_logits, omitted, r.bias_shift), data.data.test.labels, omitted);
+  return r;
+}
+
 std::vector<double> values(const std::vector<Run>& runs, double (*get)(const Run&)) {
   std::vector<double> out;
   for (const Run& r : runs) out.push_back(get(r));
@@ -176,31 +190,45 @@ int chapter(const book::Options& options) {
   const std::vector<uint64_t> seeds = book::seed_range(options.seed + 1, kSeeds);
   book::banner(3, fmt::format("Choosing T and alpha on the validation split (seed {}), then comparing on seeds {} .. {}",
                               options.seed, seeds.front(), seeds.back()));
-  const nn::Labels validation_labels = book::labels_of(data.data.train, data.split.validation);
-  const auto train = [&](const book::Targets& targets, uint64_t seed) {
-    const book::StudentConfig config{.widths = kWidths, .epochs = epochs, .seed = seed};
-    const book::TrainedStudent s = book::train_student(config, targets, data, transfer, classroom.teacher.train_logits);
-    const Tensor validation = book::predict_logits(*s.model, data.data.train, data.split.validation, data.norm);
-    const Tensor test = book::predict_logits(*s.model, data.data.test, data.test_indices, data.norm);
-    Run r;
-    r.validation_accuracy = nn::accuracy(validation, validation_labels);
-    r.test = accuracies(test, data.data.test.labels, omitted);
-    const BiasShift fix = best_bias_shift(validation, validation_labels, omitted);
-    r.bias_shift = fix.shift;
-    r.validation_accuracy_after_bias = fix.validation_accuracy;
-    r.test_after_bias = accuracies(shifted(test, omitted, r.bias_shift), data.data.test.labels, omitted);
+  book::Lab lab(classroom, book::Lab::workers_for(options));
+  lab.add_transfer_set("without " + name(omitted), transfer);
+  const auto student = [&](const book::Targets& targets, uint64_t seed) {
+    return book::StudentKey{.config = {.widths = kWidths, .epochs = epochs, .seed = seed},
+                            .targets = targets,
+                            .transfer = "without " + name(omitted)};
+  };
+  // T and alpha are chosen on the validation accuracy after the fix: the model a reader would use.
+  const book::HardSoftComparison trained = book::compare_hard_soft(
+      lab, student, book::soft_grid(temperatures, kAlphas), {options.seed}, seeds, "students without " + name(omitted),
+      [&](const book::StudentResult& r) { return measure(r, data, omitted).validation_accuracy_after_bias; });
+  const auto measured = [&](const std::vector<const book::StudentResult*>& students) {
+    std::vector<Run> out;
+    for (const book::StudentResult* s : students) out.push_back(measure(*s, data, omitted));
+    return out;
+  };
+  const auto print = [&](uint64_t seed, const book::Targets& targets, const Run& r) {
     fmt::print("  seed {:<3} {:<22} validation {:.4f} ({:.4f} after a shift of {:.2f})  test: {} {:.4f} ({:.4f} after), "
                "all {:.4f} ({:.4f} after)\n",
                seed, targets.describe(), r.validation_accuracy, r.validation_accuracy_after_bias, r.bias_shift,
                name(omitted), r.test.omitted, r.test_after_bias.omitted, r.test.overall, r.test_after_bias.overall);
-    return r;
   };
-  const book::HardSoftComparison<Run> comparison = book::compare_hard_soft<Run>(
-      book::soft_grid(temperatures, kAlphas), {options.seed}, seeds, train,
-      [](const Run& r) { return r.validation_accuracy_after_bias; });
+  struct {
+    std::vector<Run> hard, soft;
+    book::Targets chosen;
+    std::vector<book::Candidate> candidates;
+  } comparison{measured(trained.hard), measured(trained.soft), trained.chosen, trained.candidates};
+  const Run tuning_hard = measure(*trained.tuning_hard.front(), data, omitted);
+  print(options.seed, book::Targets::hard(), tuning_hard);
+  for (size_t g = 0; g < trained.candidates.size(); ++g) {
+    print(options.seed, trained.candidates[g].targets, measure(*trained.tuning_soft[g].front(), data, omitted));
+  }
+  for (size_t k = 0; k < seeds.size(); ++k) {
+    print(seeds[k], book::Targets::hard(), comparison.hard[k]);
+    print(seeds[k], comparison.chosen, comparison.soft[k]);
+  }
   fmt::print("chosen: T = {}, alpha = {} (hard labels on seed {}: validation {:.4f})\n",
              tensor::to_string(comparison.chosen.temperature), tensor::to_string(comparison.chosen.alpha), options.seed,
-             comparison.tuning_hard.front().validation_accuracy);
+             tuning_hard.validation_accuracy);
 
   // --- 4. results, and the bias fix ----------------------------------------------------------
   book::banner(4, "Hard against soft, before and after the bias fix");
@@ -251,14 +279,15 @@ int chapter(const book::Options& options) {
 
   // --- 5. the reference: what the same student reaches when it does see the class -----------
   book::banner(5, fmt::format("The reference: the same soft student with {} in its transfer set", name(omitted)));
-  std::vector<double> reference;  // its omitted-class test accuracy, per comparison seed
+  std::vector<book::StudentKey> seeing;
   for (uint64_t seed : seeds) {
-    const book::StudentConfig config{.widths = kWidths, .epochs = epochs, .seed = seed};
-    const book::TrainedStudent s =
-        book::train_student(config, comparison.chosen, data, data.split.train, classroom.teacher.train_logits);
-    const Tensor test = book::predict_logits(*s.model, data.data.test, data.test_indices, data.norm);
-    reference.push_back(accuracies(test, data.data.test.labels, omitted).omitted);
-    fmt::print("  seed {:<3} {:<22} all {} training images: test {} {:.4f}\n", seed, comparison.chosen.describe(),
+    seeing.push_back({.config = {.widths = kWidths, .epochs = epochs, .seed = seed}, .targets = comparison.chosen});
+  }
+  std::vector<double> reference;  // its omitted-class test accuracy, per comparison seed
+  const std::vector<const book::StudentResult*> twins = lab.run(seeing, "students that see " + name(omitted));
+  for (size_t k = 0; k < seeds.size(); ++k) {
+    reference.push_back(accuracies(twins[k]->test_logits, data.data.test.labels, omitted).omitted);
+    fmt::print("  seed {:<3} {:<22} all {} training images: test {} {:.4f}\n", seeds[k], comparison.chosen.describe(),
                data.split.train.size(), name(omitted), reference.back());
   }
   const std::vector<double> soft_after = values(comparison.soft, measures[3].get);

@@ -152,7 +152,8 @@ const Candidate& best_on_validation(const std::vector<Candidate>& candidates) {
   if (candidates.empty()) throw std::invalid_argument("best_on_validation: no candidates");
   const Candidate* best = &candidates.front();
   for (const Candidate& c : candidates) {
-    if (c.validation_accuracy > best->validation_accuracy) best = &c;
+    // A setting whose students diverged (NaN) is never the best.
+    if (std::isnan(best->validation_accuracy) || c.validation_accuracy > best->validation_accuracy) best = &c;
   }
   return *best;
 }

@@ -127,7 +127,8 @@ struct Candidate {
 nlohmann::json to_json(const std::vector<Candidate>& candidates);
 
 /// \ingroup chapters
-/// \brief The candidate with the highest validation accuracy (the first of equals).
+/// \brief The candidate with the highest validation accuracy (the first of equals; a NaN, from
+/// diverged students, is never the best unless all are).
 /// \throws std::invalid_argument when there is none.
 const Candidate& best_on_validation(const std::vector<Candidate>& candidates);
 
@@ -138,72 +139,5 @@ std::vector<Targets> soft_grid(const std::vector<float>& temperatures, const std
 /// \ingroup chapters
 /// \brief `n` seeds from `first`: first, first + 1, ..., first + n - 1.
 std::vector<uint64_t> seed_range(uint64_t first, int n);
-
-/// \ingroup chapters
-/// \brief What `compare_hard_soft` measured: the tuning runs, the choice, and the paired runs.
-template <typename Result>
-struct HardSoftComparison {
-  std::vector<uint64_t> tuning_seeds;            ///< the seeds T and alpha were chosen on
-  std::vector<Result> tuning_hard;               ///< a hard student per tuning seed: the baseline of the choice
-  std::vector<Candidate> candidates;             ///< every soft setting tried, with its mean validation accuracy
-  std::vector<std::vector<Result>> tuning_soft;  ///< their students: [candidate][tuning seed]
-  Targets chosen;                                ///< the best candidate's T and alpha
-  std::vector<uint64_t> seeds;                   ///< the comparison seeds (no tuning seed among them)
-  std::vector<Result> hard;                      ///< one hard student per comparison seed
-  std::vector<Result> soft;                      ///< one soft student (the chosen T and alpha) per comparison seed
-};
-
-/// \ingroup chapters
-/// \brief The experiment of chapters 5-7: on each tuning seed, train a hard student and a soft
-/// student for every setting of `grid`, and choose the setting whose validation accuracy,
-/// averaged over the tuning seeds, is best; then, on each comparison seed, train a hard and a
-/// soft student with it.
-///
-/// One seed's validation accuracy on 5,000 images moves by about 0.4 points from seed to seed,
-/// as much as the settings differ, so a choice from one seed is partly luck; averaging over
-/// seeds shrinks that. The tuning runs are kept apart from the comparison: a student picked as
-/// the best of a grid on validation is luckier than its hard partner, so it would bias the
-/// paired difference. `train(targets, seed)` trains and measures one student.
-/// \param grid the soft settings to try \param tuning_seeds the seeds they are tried on
-/// \param seeds the comparison seeds \param train trains one student
-/// \param validation_accuracy reads a result's validation accuracy
-/// \throws std::invalid_argument when the grid or the tuning seeds are empty, or a tuning seed
-/// is also a comparison seed.
-/// \see \ref ch05_student, \ref ch06_low_data, \ref ch07_unseen_class
-template <typename Result>
-HardSoftComparison<Result> compare_hard_soft(const std::vector<Targets>& grid, const std::vector<uint64_t>& tuning_seeds,
-                                             const std::vector<uint64_t>& seeds,
-                                             const std::function<Result(const Targets&, uint64_t)>& train,
-                                             const std::function<double(const Result&)>& validation_accuracy) {
-  if (grid.empty()) throw std::invalid_argument("compare_hard_soft: no soft settings to try");
-  if (tuning_seeds.empty()) throw std::invalid_argument("compare_hard_soft: no tuning seeds");
-  for (uint64_t t : tuning_seeds) {
-    for (uint64_t s : seeds) {
-      if (t == s) throw std::invalid_argument("compare_hard_soft: seed " + std::to_string(t) + " is both a tuning and a comparison seed");
-    }
-  }
-  std::vector<Result> tuning_hard;
-  for (uint64_t seed : tuning_seeds) tuning_hard.push_back(train(Targets::hard(), seed));
-  std::vector<Candidate> candidates;
-  std::vector<std::vector<Result>> tuning_soft;
-  for (const Targets& t : grid) {
-    Candidate c{t, 0.0, {}};
-    tuning_soft.emplace_back();
-    for (uint64_t seed : tuning_seeds) {
-      tuning_soft.back().push_back(train(t, seed));
-      c.per_seed.push_back(validation_accuracy(tuning_soft.back().back()));
-    }
-    c.validation_accuracy = mean_std(c.per_seed).mean;
-    candidates.push_back(std::move(c));
-  }
-  const Targets chosen = best_on_validation(candidates).targets;
-  std::vector<Result> hard, soft;
-  for (uint64_t seed : seeds) {
-    hard.push_back(train(Targets::hard(), seed));
-    soft.push_back(train(chosen, seed));
-  }
-  return {tuning_seeds, std::move(tuning_hard), std::move(candidates), std::move(tuning_soft),
-          chosen, seeds, std::move(hard), std::move(soft)};
-}
 
 }  // namespace book

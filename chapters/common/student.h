@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <compare>
 #include <functional>
 #include <memory>
 #include <string>
@@ -42,6 +43,8 @@ struct StudentConfig {
   /// 24 epochs, SGD with momentum 0.9, peak learning rate 0.05, cosine schedule".
   /// \param fraction of the training images each student learns from \param training_images how many there are
   std::string describe(double fraction, int64_t training_images) const;
+  /// \brief Configurations compare member by member, exactly (a lab's `StudentKey` holds one).
+  auto operator<=>(const StudentConfig&) const = default;
 };
 
 /// \ingroup chapters
@@ -85,6 +88,8 @@ struct Targets {
   bool uses_teacher() const { return alpha > 0.0f; }
   /// \brief "hard", "soft T=4 alpha=0.5", "soft T=8 alpha=0.5 without T^2" or "logits alpha=0.5".
   std::string describe() const;
+  /// \brief Targets compare member by member, exactly.
+  auto operator<=>(const Targets&) const = default;
 };
 
 /// \ingroup chapters

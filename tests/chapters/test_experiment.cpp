@@ -58,58 +58,6 @@ TEST_CASE("the best candidate on validation is the first of the highest") {
   CHECK_THROWS_WITH_AS(book::best_on_validation({}), "best_on_validation: no candidates", std::invalid_argument);
 }
 
-TEST_CASE("compare_hard_soft chooses on the tuning seeds' mean and compares fresh pairs on the other seeds") {
-  // A fake student whose validation accuracy peaks at T = 4, alpha = 0.5 on average; on tuning
-  // seed 7 alone T = 2 looks best, so a choice from that seed alone would be wrong.
-  struct Trained {
-    book::Targets targets;
-    uint64_t seed;
-  };
-  std::vector<Trained> log;
-  const std::function<Trained(const book::Targets&, uint64_t)> train = [&](const book::Targets& t, uint64_t seed) {
-    log.push_back({t, seed});
-    return log.back();
-  };
-  const std::function<double(const Trained&)> validation = [](const Trained& r) {
-    if (!r.targets.uses_teacher()) return 0.0;
-    const double luck = r.targets.temperature == 2.0f ? (r.seed == 7 ? 2.5 : -3.0) : 0.0;
-    return 1.0 - std::abs(r.targets.temperature - 4.0f) - r.targets.alpha + luck;
-  };
-  const auto grid = book::soft_grid({2, 4, 8}, {0.5f, 0.9f});
-  REQUIRE(grid.size() == 6);
-  CHECK(grid[3].temperature == 2.0f);
-  CHECK(grid[3].alpha == 0.9f);
-  const auto one = book::compare_hard_soft<Trained>(grid, {7}, book::seed_range(9, 3), train, validation);
-  CHECK(one.chosen.temperature == 2.0f);  // seed 7's luck decides
-  log.clear();
-  const auto c = book::compare_hard_soft<Trained>(grid, {7, 8}, book::seed_range(9, 3), train, validation);
-  CHECK(c.chosen.temperature == 4.0f);
-  CHECK(c.chosen.alpha == 0.5f);
-  REQUIRE(c.tuning_hard.size() == 2);
-  CHECK(c.tuning_hard[1].seed == 8);
-  CHECK_FALSE(c.tuning_hard[0].targets.uses_teacher());
-  REQUIRE(c.candidates.size() == 6);
-  REQUIRE(c.candidates[0].per_seed.size() == 2);
-  CHECK(c.candidates[0].validation_accuracy == doctest::Approx((c.candidates[0].per_seed[0] + c.candidates[0].per_seed[1]) / 2));
-  REQUIRE(c.tuning_soft.size() == 6);
-  CHECK(c.tuning_soft[4][1].seed == 8);
-  REQUIRE(c.hard.size() == 3);
-  REQUIRE(c.soft.size() == 3);
-  for (size_t k = 0; k < 3; ++k) {
-    CHECK(c.hard[k].seed == 9 + k);
-    CHECK(c.soft[k].seed == 9 + k);  // a fresh pair on every comparison seed, never a tuning run
-    CHECK_FALSE(c.hard[k].targets.uses_teacher());
-    CHECK(c.soft[k].targets.temperature == 4.0f);
-  }
-  CHECK(log.size() == 2 + 6 * 2 + 2 * 3);
-  CHECK_THROWS_WITH_AS(book::compare_hard_soft<Trained>({}, {7}, {8}, train, validation),
-                       "compare_hard_soft: no soft settings to try", std::invalid_argument);
-  CHECK_THROWS_WITH_AS(book::compare_hard_soft<Trained>(grid, {}, {8}, train, validation),
-                       "compare_hard_soft: no tuning seeds", std::invalid_argument);
-  CHECK_THROWS_WITH_AS(book::compare_hard_soft<Trained>(grid, {7, 8}, {8, 9}, train, validation),
-                       "compare_hard_soft: seed 8 is both a tuning and a comparison seed", std::invalid_argument);
-}
-
 TEST_CASE("Student's t quantiles match the printed tables") {
   // Two-sided 95%: t_{0.975, dof} as tables give it to six significant digits.
   CHECK(book::student_t_quantile(0.95, 1) == doctest::Approx(12.7062).epsilon(1e-5));
