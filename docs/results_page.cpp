@@ -18,6 +18,8 @@
 // BOOK_DIR/CHAPTER/results.json, holds or not, and the machines the runs came from.
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -156,6 +158,30 @@ std::string machine_of(const nlohmann::json& results) {
          results.value("cpu", std::string("unknown CPU"));
 }
 
+// A verdict's outcome as results.json records it: "holds", "opposite", "no effect" or "cannot tell";
+// a results.json from before the four outcomes has only `holds`: "holds" or "does not hold".
+std::string outcome_of(const nlohmann::json& v) {
+  static const std::vector<std::string> kOutcomes = {"holds", "opposite", "no effect", "cannot tell"};
+  if (v.contains("outcome") && v["outcome"].is_string()) {
+    const std::string o = v["outcome"].get<std::string>();
+    if (std::find(kOutcomes.begin(), kOutcomes.end(), o) != kOutcomes.end()) return o;
+  }
+  return v.contains("holds") && v["holds"].is_boolean() && v["holds"].get<bool>() ? "holds" : "does not hold";
+}
+
+// Green for a claim that holds, red for its opposite, grey-blue for no effect, amber for cannot tell.
+std::string colour_of(const std::string& outcome) {
+  if (outcome == "holds") return "#1a7f37";
+  if (outcome == "no effect") return "#4a5a78";
+  if (outcome == "cannot tell") return "#9a6700";
+  return "#b3261e";
+}
+
+std::string capitalised(std::string s) {
+  if (!s.empty()) s[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(s[0])));
+  return s;
+}
+
 std::string verdict_box(const nlohmann::json& results) {
   const auto verdicts = verdicts_of(results);
   if (verdicts.empty()) return "";
@@ -165,9 +191,9 @@ std::string verdict_box(const nlohmann::json& results) {
   if (const std::string machine = machine_of(results); !machine.empty()) html += " (" + escape(machine) + ")";
   html += ". The text below quotes our run; yours may differ in its numbers, and this box is what your run concluded.</p>\n";
   for (const auto& [name, v] : verdicts) {
-    const bool holds = v.contains("holds") && v["holds"].is_boolean() && v["holds"].get<bool>();
-    html += std::string("<p><span style=\"font-weight: bold; color: ") + (holds ? "#1a7f37" : "#b3261e") + ";\">" +
-            (holds ? "Holds" : "Does not hold") + "</span>" + (name.empty() ? "" : " (" + escape(name) + ")") + ": " +
+    const std::string outcome = outcome_of(v);
+    html += "<p><span style=\"font-weight: bold; color: " + colour_of(outcome) + ";\">" + capitalised(outcome) +
+            "</span>" + (name.empty() ? "" : " (" + escape(name) + ")") + ": " +
             escape(text(v, "claim")) + "<br/>\n<i>Criterion:</i> " + escape(text(v, "criterion")) +
             "<br/>\n<i>Evidence:</i> " + escape(text(v, "evidence")) + "</p>\n";
   }
@@ -193,7 +219,8 @@ std::string verdict_name(std::string name) {
 
 std::string summary(const fs::path& book, const fs::path& chapters_dir, const std::vector<std::string>& chapters) {
   std::string rows, machines;
-  int verdicts = 0, holding = 0;
+  int verdicts = 0;
+  std::map<std::string, int> counts;  // per outcome
   for (const std::string& chapter : chapters) {
     const fs::path results_path = book / chapter / "results.json";
     std::string cell;
@@ -205,12 +232,12 @@ std::string summary(const fs::path& book, const fs::path& chapters_dir, const st
       const auto found = verdicts_of(results);
       if (found.empty()) cell = "<i>no verdict: this chapter shows how, it claims nothing</i>";
       for (const auto& [name, v] : found) {
-        const bool holds = v.contains("holds") && v["holds"].is_boolean() && v["holds"].get<bool>();
+        const std::string outcome = outcome_of(v);
         ++verdicts;
-        holding += holds;
+        ++counts[outcome];
         cell += std::string(cell.empty() ? "" : "; ") + "<span title=\"" + escape(text(v, "claim")) + "\">" +
-                escape(verdict_name(name)) + ": <b style=\"color: " + (holds ? "#1a7f37" : "#b3261e") + ";\">" +
-                (holds ? "holds" : "does not hold") + "</b></span>";
+                escape(verdict_name(name)) + ": <b style=\"color: " + colour_of(outcome) + ";\">" + outcome +
+                "</b></span>";
       }
       const std::string machine = machine_of(results);
       if (!machine.empty() && machines.find(machine) == std::string::npos) {
@@ -222,9 +249,16 @@ std::string summary(const fs::path& book, const fs::path& chapters_dir, const st
   }
   std::string html = "<p><b>What the run that built these pages concluded</b>";
   if (!machines.empty()) html += " (" + escape(machines) + ")";
-  html += ": " + std::to_string(holding) + " of " + std::to_string(verdicts) +
-          " verdicts hold. Each chapter computes its verdicts from its own numbers; point at one for its claim, "
-          "and open the chapter for the criterion, the evidence and, where a claim does not hold, when it does.</p>\n"
+  std::string tally;
+  for (const std::string o : {"holds", "opposite", "no effect", "cannot tell", "does not hold"}) {
+    if (counts[o] > 0) tally += (tally.empty() ? "" : ", ") + std::to_string(counts[o]) + " " + o;
+  }
+  html += ": of " + std::to_string(verdicts) + " verdicts, " + (tally.empty() ? std::string("none yet") : tally) +
+          ". <i>Holds</i>: the 95% interval of the effect lies on the claimed side of 0; <i>opposite</i>: on the "
+          "other side; <i>no effect</i>: inside the smallest effect of interest, so whatever the effect is, it is too "
+          "small to matter; <i>cannot tell</i>: this run's seeds do not decide. Each chapter computes its verdicts "
+          "from its own numbers; point at one for its claim, and open the chapter for the criterion and the "
+          "evidence.</p>\n"
           "<table class=\"doxtable\">\n<tr><th>chapter</th><th>this run's verdicts</th></tr>\n" +
           rows + "</table>\n";
   return html;

@@ -6,8 +6,12 @@ set(dir ${WORK}/book/ch99_test)
 file(REMOVE_RECURSE ${WORK})
 file(MAKE_DIRECTORY ${dir})
 file(WRITE ${dir}/results.json [=[{"verdicts": {"first": {"claim": "soft <beats> hard", "criterion": "CI above 0",
-  "holds": true, "evidence": "+0.004"}, "second": {"claim": "more", "criterion": "c", "holds": false, "evidence": "e"}},
-  "students": [{"name": "wide", "verdict": {"claim": "wide wins", "criterion": "c", "holds": true, "evidence": "e"}}],
+  "outcome": "holds", "holds": true, "evidence": "+0.004"}, "second": {"claim": "more", "criterion": "c",
+  "outcome": "cannot tell", "holds": false, "evidence": "e"}, "third": {"claim": "less", "criterion": "c",
+  "outcome": "no effect", "holds": false, "evidence": "e"}, "old": {"claim": "before outcomes", "criterion": "c",
+  "holds": false, "evidence": "e"}},
+  "students": [{"name": "wide", "verdict": {"claim": "wide wins", "criterion": "c", "outcome": "opposite",
+  "holds": false, "evidence": "e"}}],
   "blas": {"library": "OpenBLAS", "version": "0.3.21", "kernel": "Zen", "threads": 2}, "cpu": "a CPU"}]=])
 file(WRITE ${dir}/grid.csv "\nT,\"alpha, weight\"\n2,\"say \"\"<hi>\"\"\"\n3,\"two\nlines\"\n")
 file(WRITE ${dir}/grid.svg "<svg xmlns=\"http://www.w3.org/2000/svg\"/>")
@@ -32,8 +36,10 @@ expect(${WORK}/out/ch99.html "<tr><th>T</th>")
 expect(${WORK}/out/ch99.html "<td>two\nlines</td>")
 expect(${WORK}/out/ch99.html "<img src=\"results/ch99_test/grid.svg\"")
 expect(${WORK}/out/ch99.verdict.html "Holds</span> (first): soft &lt;beats&gt; hard")
-expect(${WORK}/out/ch99.verdict.html "Does not hold</span> (second): more")
-expect(${WORK}/out/ch99.verdict.html "Holds</span> (wide student): wide wins")
+expect(${WORK}/out/ch99.verdict.html "Cannot tell</span> (second): more")
+expect(${WORK}/out/ch99.verdict.html "No effect</span> (third): less")
+expect(${WORK}/out/ch99.verdict.html "Does not hold</span> (old): before outcomes")
+expect(${WORK}/out/ch99.verdict.html "Opposite</span> (wide student): wide wins")
 expect(${WORK}/out/ch99.verdict.html "OpenBLAS 0.3.21, Zen kernels; a CPU")
 if(NOT EXISTS ${WORK}/out/html/results/ch99_test/grid.svg)
   message(FATAL_ERROR "the plot was not copied next to the pages")
@@ -50,7 +56,7 @@ expect(${WORK}/out/ch98.html "./run book")
 expect(${WORK}/out/ch98.verdict.html "No verdict yet")
 
 # The summary: a row per chapter, titled from its README and linked to its page, each verdict
-# holding or not; a chapter that claims nothing and one not run say so.
+# with its outcome, counted per outcome; a chapter that claims nothing and one not run say so.
 file(WRITE ${WORK}/chapters/ch99_test/README.md "# Chapter 99: a test {#ch99_test}\n\ntext\n")
 file(WRITE ${WORK}/chapters/ch97_demo/README.md "# Chapter 97: a demonstration {#ch97_demo}\n")
 file(WRITE ${WORK}/book/ch97_demo/results.json [=[{"blas": {"library": "OpenBLAS", "version": "0.3.21", "kernel": "Zen",
@@ -60,10 +66,11 @@ execute_process(COMMAND ${EXE} --summary ${WORK}/book ${WORK}/chapters ${WORK}/o
 if(NOT status EQUAL 0)
   message(FATAL_ERROR "kd_results_page --summary exited with ${status}")
 endif()
-expect(${WORK}/out/summary.html "(OpenBLAS 0.3.21, Zen kernels; a CPU): 2 of 3 verdicts hold.")
+expect(${WORK}/out/summary.html "(OpenBLAS 0.3.21, Zen kernels; a CPU): of 5 verdicts, 1 holds, 1 opposite, 1 no effect, 1 cannot tell, 1 does not hold.")
 expect(${WORK}/out/summary.html "<a href=\"ch99_test.html\">Chapter 99: a test</a>")
 expect(${WORK}/out/summary.html "<span title=\"soft &lt;beats&gt; hard\">first: <b style=\"color: #1a7f37;\">holds</b>")
-expect(${WORK}/out/summary.html "second: <b style=\"color: #b3261e;\">does not hold</b>")
+expect(${WORK}/out/summary.html "second: <b style=\"color: #9a6700;\">cannot tell</b>")
+expect(${WORK}/out/summary.html "third: <b style=\"color: #4a5a78;\">no effect</b>")
 expect(${WORK}/out/summary.html "wide student: <b")
 expect(${WORK}/out/summary.html "<a href=\"ch98_none.html\">ch98_none</a></td><td><i>not run yet</i>")
 expect(${WORK}/out/summary.html "Chapter 97: a demonstration</a></td><td><i>no verdict")

@@ -228,7 +228,7 @@ int chapter(const book::Options& options) {
       fmt::format("the mean entropy of the test set's soft targets rises at each of the {} temperatures from 0.25 to "
                   "100, and at T = {:g} the T^2-scaled gradient is within {:.0f}% of the logit-matching (L2) gradient",
                   kEntropyPoints, largest_t, 100.0 * kLimitTolerance),
-      monotonic && approaches,
+      book::met(monotonic && approaches),
       fmt::format("entropy {} from {:.4f} bits at T = 0.25 to {:.4f} bits at T = 100 (uniform: {:.4f}); without T^2 "
                   "the gradient is {:.3g} times smaller at T = {:g} than at T = 1, with it {:.2f}% from the L2 gradient "
                   "(T = 100: {:.1f}%)",

@@ -245,7 +245,7 @@ int chapter(const book::Options& options) {
       "find most plausible is the one the teacher actually mistakes a class for",
       "the soft targets' most plausible wrong class (T = 1) is a most frequent test mistake for more than half of the "
       "classes with mistakes (chance: 1 in 9), and the soft targets' mean entropy is above 0 bits",
-      2 * agreements_1 > classes_with_errors && entropy_json["1"].get<double>() > 0,
+      book::met(2 * agreements_1 > classes_with_errors && entropy_json["1"].get<double>() > 0),
       fmt::format("{} of {} classes agree at T = 1 ({} at T = 4); mean entropy {:.3f} bits per image at T = 1, "
                   "{:.3f} at T = 4, 0 for a label",
                   agreements_1, classes_with_errors, agreements_high, entropy_json["1"].get<double>(),
@@ -267,7 +267,7 @@ int chapter(const book::Options& options) {
                   "(within 1e-6, so it is never negative), and the soft target at T = {} pushes at least one wrong "
                   "class up (negative gradient)",
                   tensor::to_string(kHighT)),
-      hard_pushes_down && hard_off < 1e-6 && pushed_up > 0,
+      book::met(hard_pushes_down && hard_off < 1e-6 && pushed_up > 0),
       fmt::format("training image {}: hard gradient - p_j at most {:.1e} over the wrong classes; {} wrong class{} pushed "
                   "up by the soft target at T = {}, the most {} ({:+.4f})",
                   example, hard_off, pushed_up, pushed_up == 1 ? "" : "es", tensor::to_string(kHighT),

@@ -300,8 +300,8 @@ int chapter(const book::Options& options) {
                   "hard one, by more than with {}",
                   percent(fractions.front()), percent(fractions.back())),
       fmt::format("test accuracy at {}", percent(fractions.front())), scarce);
-  little_data.criterion += fmt::format(", and its mean is larger than at {}", percent(fractions.back()));
-  little_data.holds = little_data.holds && scarce.difference.mean > plenty.difference.mean;
+  little_data.criterion += fmt::format("; and its mean must be larger than at {} (else opposite)", percent(fractions.back()));
+  little_data.outcome = book::all_of({little_data.outcome, book::met(scarce.difference.mean > plenty.difference.mean)});
   little_data.evidence += fmt::format("; at {}: {}", percent(fractions.back()), plenty.describe());
   // Claim 5, part 2: near the decision boundary. Per seed, the gain on the fifth of the test set
   // where the teacher is least sure minus the gain on the fifth where it is surest.
@@ -310,9 +310,10 @@ int chapter(const book::Options& options) {
   const book::PairedDifference boundary_minus_sure = book::paired_difference(high.per_seed, low.per_seed);
   const book::Verdict boundary{
       fmt::format("With {} of the data, soft targets help most near the teacher's decision boundary", percent(fractions.front())),
-      "the soft - hard gain in test accuracy on the fifth of the test images with the smallest teacher margin exceeds "
-      "the gain on the fifth with the largest, paired by seed, with the 95% CI of that excess above 0",
-      boundary_minus_sure.soft_wins(),
+      book::paired_criterion("excess of the soft - hard gain in test accuracy on the fifth of the test images with the "
+                             "smallest teacher margin over the gain on the fifth with the largest",
+                             book::kSmallestAccuracyEffect, "0.2 points of accuracy, 4 of a fifth's 2,000 images"),
+      boundary_minus_sure.outcome(book::kSmallestAccuracyEffect),
       fmt::format("gain on the smallest-margin fifth {}, on the largest-margin fifth {}; excess per seed {}, 95% CI {}",
                   low.to_string(3), high.to_string(3), boundary_minus_sure.to_string(3),
                   boundary_minus_sure.per_seed.size() >= 2 ? boundary_minus_sure.confidence_interval().to_string(3) : "-")};

@@ -295,11 +295,16 @@ Sweep temperature_against_width(const Plan& plan, const std::vector<uint64_t>& s
                                tensor::to_string(sweep.best_temperature[k])));
   }
   std::string evidence = fmt::format("best T on validation: {}", fmt::join(best, ", "));
-  bool rises = never_falls && t_wide > t_narrow;
+  constexpr double delta = book::kSmallestAccuracyEffect;
+  // The best T falls somewhere, or the widest's is below the narrowest's: the opposite of a rise.
+  // The same best T at both ends: the grid cannot show a rise. Else both preferences decide.
+  book::Outcome rises = never_falls && t_wide == t_narrow ? book::Outcome::cannot_tell : book::Outcome::opposite;
   if (t_wide != t_narrow) {
     const book::PairedDifference wide_prefers = preference(widest, t_wide, t_narrow);
     const book::PairedDifference narrow_prefers = preference(narrowest, t_narrow, t_wide);
-    rises = rises && wide_prefers.soft_wins() && narrow_prefers.soft_wins();
+    if (never_falls && t_wide > t_narrow) {
+      rises = book::all_of({wide_prefers.outcome(delta), narrow_prefers.outcome(delta)});
+    }
     evidence += fmt::format("; the {} student's validation accuracy at T = {} minus at T = {}: {}; the {} student's at "
                             "T = {} minus at T = {}: {}",
                             widest.name, tensor::to_string(t_wide), tensor::to_string(t_narrow),
@@ -318,10 +323,12 @@ Sweep temperature_against_width(const Plan& plan, const std::vector<uint64_t>& s
       "The wider the student, the higher the temperature it learns best from (Hinton et al.: intermediate "
       "temperatures for a student too small to hold the teacher's knowledge, high ones for a large one)",
       fmt::format("each student's best T is the one with the best mean validation accuracy over {} seeds (alpha = {}, "
-                  "T in {{{}}}); it never falls from one student to the next wider one, the widest's is higher than "
-                  "the narrowest's, and both prefer their own T to the other's by a paired validation difference "
-                  "whose 95% confidence interval lies above 0",
-                  seeds.size(), tensor::to_string(plan.alpha), fmt::join(plan.temperatures, ", ")),
+                  "T in {{{}}}); opposite when it falls from one student to the next wider one or the widest's is "
+                  "below the narrowest's; cannot tell when both ends prefer the same T; otherwise each end's "
+                  "preference for its own T over the other's, a paired validation difference, decides: holds when "
+                  "both 95% intervals lie above 0, no effect when one lies inside +-{} (0.2 points of accuracy), "
+                  "opposite when one lies below 0, else cannot tell",
+                  seeds.size(), tensor::to_string(plan.alpha), fmt::join(plan.temperatures, ", "), delta),
       rises, evidence};
   return sweep;
 }
@@ -394,7 +401,7 @@ Answer t_squared_ablation(const Plan& plan, const std::vector<uint64_t>& seeds, 
                              "over the epochs and seeds, is below {:.0f}% without the factor and at least {:.0f}% with it",
                              fmt::join(plan.high_temperatures, " and "), tensor::to_string(plan.alpha),
                              100.0 * kVanished, 100.0 * kKept),
-                 holds, fmt::format("{}", fmt::join(evidence, "; "))};
+                 book::met(holds), fmt::format("{}", fmt::join(evidence, "; "))};
   return out;
 }
 
@@ -521,16 +528,22 @@ Answer logit_matching(const Plan& plan, float temperature, const std::vector<uin
   fmt::print("the {} student, alpha = {}, mean over seeds {} .. {}:\n{}", student.name, tensor::to_string(plan.alpha),
              seeds.front(), seeds.back(), table.to_text());
   book::write_file(options.file("logit_matching.csv"), table.to_csv());
+  // Not worse by the smallest effect of interest: the interval's low end above -delta.
+  constexpr double delta = book::kSmallestAccuracyEffect;
   const book::Interval ci = against_chosen.confidence_interval();
+  const book::Outcome as_well = ci.low > -delta ? book::Outcome::holds
+                                : ci.high < -delta ? book::Outcome::opposite
+                                                   : book::Outcome::cannot_tell;
   out.verdict = {fmt::format("Matching the teacher's logits with a squared error (Ba and Caruana) teaches the {} student "
                              "as well as KL distillation at the temperature chosen on validation (Kim et al. 2021: "
                              "logit matching matches or beats KL)",
                              student.name),
-                 fmt::format("the paired test-accuracy difference, logit matching minus KL at T = {}, over {} seeds: "
-                             "its 95% confidence interval reaches 0 or lies above it (logit matching is not worse "
-                             "beyond the noise)",
-                             tensor::to_string(temperature), seeds.size()),
-                 ci.high >= 0, against_chosen.describe(4, "logit matching - KL")};
+                 fmt::format("the paired test-accuracy difference, logit matching minus KL at T = {0}, over {1} seeds: "
+                             "holds when its 95% confidence interval lies above -{2} (logit matching is not worse by "
+                             "0.2 points of accuracy or more), opposite when it lies below -{2} (worse by more), "
+                             "else cannot tell",
+                             tensor::to_string(temperature), seeds.size(), delta),
+                 as_well, book::paired_evidence(against_chosen, delta, "logit matching - KL")};
   return out;
 }
 

@@ -298,10 +298,11 @@ Strength teacher_strength(const Plan& plan, const std::vector<Teacher>& course, 
       "({:.4f} test accuracy as a teacher)",
       course[most_accurate].name, course[most_accurate].test_accuracy, out.taught[most_accurate].gain.difference.mean,
       course[best_teacher].name, course[best_teacher].test_accuracy);
-  bool holds = false;
+  // The most accurate teacher also has the best students on validation: the opposite of the claim.
+  book::Outcome outcome = book::Outcome::opposite;
   if (best_teacher != most_accurate) {
     const book::PairedDifference d = versus(out.taught[best_teacher], out.taught[most_accurate]);
-    holds = d.soft_wins();
+    outcome = d.outcome(book::kSmallestAccuracyEffect);
     evidence += "; " + d.describe(4, course[best_teacher].name + " - " + course[most_accurate].name + " students");
   }
   out.short_teacher = {{"teacher", short_teacher.name},
@@ -313,11 +314,12 @@ Strength teacher_strength(const Plan& plan, const std::vector<Teacher>& course, 
       "chapter 2's teacher teaches the student better than the finished teacher",
       fmt::format("among the teacher after each of {} epochs, the one whose students (each teacher at its own T in "
                   "{{{}}}, alpha = {}) have the best mean validation accuracy is not the most accurate teacher on "
-                  "validation, and its students beat the most accurate teacher's on test by a paired 95% confidence "
-                  "interval above 0 ({} seeds)",
+                  "validation (else opposite); then its students minus the most accurate teacher's on test, paired "
+                  "over {} seeds, decide: 95% interval above 0 holds, below 0 opposite, inside +-{} (0.2 points of "
+                  "accuracy) no effect, else cannot tell",
                   fmt::join(epochs, ", "), fmt::join(plan.temperatures, ", "), tensor::to_string(plan.alpha),
-                  seeds.size()),
-      holds, evidence};
+                  seeds.size(), book::kSmallestAccuracyEffect),
+      outcome, evidence};
   return out;
 }
 
@@ -438,12 +440,14 @@ Answer label_smoothing(const Plan& plan, const std::vector<Teacher>& plain, cons
           "{} pairs of twin teachers (seeds {} .. {}), one of each pair trained with label smoothing {}: the "
           "smoothed ones trail their twins by at most {:.1f} points of test accuracy on average, and the twins' "
           "students beat the smoothed teachers' on test (each teacher at its own T chosen on validation, "
-          "alpha = {}; per seed the mean over the pairs): paired 95% confidence interval above 0 over {} seeds, "
-          "and every pair's mean difference above 0",
+          "alpha = {}; per seed the mean over the pairs, {} seeds): the paired 95% interval decides (above 0 "
+          "holds, below 0 opposite, inside +-0.002, 0.2 points of accuracy, no effect, else cannot tell); it holds "
+          "only if, besides, every pair's mean difference is above 0 and the smoothed teachers are as accurate "
+          "(else opposite)",
           plain.size(), plain.front().cache.config.value("seed", uint64_t{0}),
           plain.back().cache.config.value("seed", uint64_t{0}), tensor::to_string(plan.smoothing), 100.0 * kAsAccurate,
           tensor::to_string(plan.alpha), n),
-      as_accurate && d_students.soft_wins() && every_pair,
+      book::all_of({book::met(as_accurate && every_pair), d_students.outcome(book::kSmallestAccuracyEffect)}),
       fmt::format("teachers {:.4f} (plain) and {:.4f} (smoothed) on average, smoothed - plain {:+.4f}; wrong-class "
                   "entropy {:.3f} and {:.3f} bits (first pair); {}; each pair's mean {:+.4f}",
                   plain_accuracy, smoothed_accuracy, accuracy_gap, plain[0].wrong_entropy_bits,
@@ -517,10 +521,11 @@ Answer ensemble(const Plan& plan, const std::vector<Teacher>& members, const Tea
   out.verdict = {
       "An ensemble of teachers teaches better than its best member (Hinton et al. 2015's setting)",
       fmt::format("the students of the ensemble of {} teachers (probabilities averaged) beat those of its best member "
-                  "(on validation) on test, each teacher at its own T chosen on validation, alpha = {}: paired 95% "
-                  "confidence interval above 0, {} seeds",
-                  members.size(), tensor::to_string(plan.alpha), seeds.size()),
-      d.soft_wins(),
+                  "(on validation) on test, each teacher at its own T chosen on validation, alpha = {}; {}",
+                  members.size(), tensor::to_string(plan.alpha),
+                  book::paired_criterion(fmt::format("difference over {} seeds", seeds.size()), book::kSmallestAccuracyEffect,
+                                         "0.2 points of accuracy")),
+      d.outcome(book::kSmallestAccuracyEffect),
       fmt::format("ensemble {:.4f} test accuracy, NLL {:.4f}, ECE {:.4f}; best member ({}) {:.4f}, {:.4f}, {:.4f}; {}",
                   mean_p.test_accuracy, mean_p.test_nll, mean_p.test_ece, member.name, member.test_accuracy,
                   member.test_nll, member.test_ece, d.describe(4, "ensemble - member students"))};
@@ -576,10 +581,11 @@ Answer temperature_scaling(const Plan& plan, const Teacher& teacher, const Taugh
       "teacher than a calibrated one",
       fmt::format("temperature scaling (T fitted on the validation split's NLL) lowers the teacher's test ECE; the T "
                   "chosen for distillation on validation (among {{{}}}) is above the fitted T; and the students "
-                  "distilled at the chosen T beat those distilled at the fitted T on test: paired 95% confidence "
-                  "interval above 0, {} seeds",
+                  "distilled at the chosen T beat those distilled at the fitted T on test (paired over {} seeds: the "
+                  "95% interval above 0 holds, below 0 opposite, inside +-0.002, 0.2 points of accuracy, no effect, "
+                  "else cannot tell); the first two are met or the verdict is opposite",
                   fmt::join(plan.temperatures, ", "), seeds.size()),
-      calibrates && hotter && d.soft_wins(),
+      book::all_of({book::met(calibrates && hotter), d.outcome(book::kSmallestAccuracyEffect)}),
       fmt::format("fitted T {:.3f}, test ECE {:.4f} -> {:.4f}; distillation's T {}; {}", teacher.fitted_t,
                   teacher.test_ece, teacher.test_ece_scaled, tensor::to_string(taught.temperature),
                   d.describe(4, "chosen T - fitted T students"))};

@@ -308,14 +308,15 @@ Fidelity fidelity(const Plan& plan, const Teacher& teacher, const std::vector<ui
       "settings r = {:+.2f}",
       accurate.targets.describe(), mean(accurate.test), mean(accurate.agreement), faithful.targets.describe(),
       mean(faithful.test), mean(faithful.agreement), out.settings.size(), r);
-  bool holds = false;
+  // The most faithful setting is also the most accurate: the opposite of the claim.
+  book::Outcome outcome = book::Outcome::opposite;
   nlohmann::json apart = nullptr;
   if (most_faithful != out.most_accurate) {
     const book::PairedDifference accuracy = book::paired_difference(faithful.test, accurate.test);
     const book::PairedDifference agreement = book::paired_difference(accurate.agreement, faithful.agreement);
     fmt::print("{}\n{}\n", accuracy.describe(4, "test accuracy, most accurate - most faithful"),
                agreement.describe(4, "test agreement, most faithful - most accurate"));
-    holds = accuracy.soft_wins() && agreement.soft_wins();
+    outcome = book::all_of({accuracy.outcome(book::kSmallestAccuracyEffect), agreement.outcome(book::kSmallestAccuracyEffect)});
     evidence += "; " + accuracy.describe(4, "test accuracy, most accurate - most faithful") + "; " +
                 agreement.describe(4, "test agreement, most faithful - most accurate");
     apart = {{"accuracy_most_accurate_minus_most_faithful", accuracy.to_json()},
@@ -348,11 +349,13 @@ Fidelity fidelity(const Plan& plan, const Teacher& teacher, const std::vector<ui
       "most with the teacher is not the most accurate one",
       fmt::format("among the {} settings (labels, and T in {{{}}} with alpha in {{{}}}), the one whose students agree "
                   "most with the teacher on validation is not the one whose students are most accurate on "
-                  "validation; on test the most accurate setting's students beat the most faithful one's in "
-                  "accuracy, and the most faithful one's beat the most accurate one's in agreement: both paired 95% "
-                  "confidence intervals above 0, {} seeds",
-                  out.settings.size(), fmt::join(plan.temperatures, ", "), fmt::join(plan.alphas, ", "), seeds.size()),
-      holds, evidence};
+                  "validation (else opposite); on test the most accurate setting's students beat the most faithful "
+                  "one's in accuracy, and the most faithful one's beat the most accurate one's in agreement, paired "
+                  "over {} seeds: holds when both 95% intervals lie above 0; opposite when one lies below 0, else no "
+                  "effect when one lies inside +-{} (0.2 points), else cannot tell",
+                  out.settings.size(), fmt::join(plan.temperatures, ", "), fmt::join(plan.alphas, ", "), seeds.size(),
+                  book::kSmallestAccuracyEffect),
+      outcome, evidence};
   return out;
 }
 
@@ -479,10 +482,11 @@ Consistent consistent_teaching(const Plan& plan, const book::Targets& targets, c
       "images, the teacher's soft target for the same augmented view beats the un-augmented image's cached one",
       fmt::format("students learning from {} ({} fixed views per image, view e mod {} in epoch e), {} (section 2's "
                   "most accurate soft setting on validation): those whose soft targets are the teacher's on the same "
-                  "view beat those given the un-augmented image's cached soft target, in test accuracy: paired 95% "
-                  "confidence interval above 0, {} seeds",
-                  described.describe(), plan.views, plan.views, targets.describe(), seeds.size()),
-      accuracy.soft_wins(),
+                  "view beat those given the un-augmented image's cached soft target, in test accuracy; {}",
+                  described.describe(), plan.views, plan.views, targets.describe(),
+                  book::paired_criterion(fmt::format("consistent - cached difference over {} seeds", seeds.size()),
+                                         book::kSmallestAccuracyEffect, "0.2 points of accuracy")),
+      accuracy.outcome(book::kSmallestAccuracyEffect),
       fmt::format("gap closed {:.1f}% (consistent) against {:.1f}% (cached); {}; {}; the teacher's top-1 changes "
                   "on {:.1f}% of the views",
                   100 * gap_closed(out.consistent), 100 * gap_closed(out.cached),
@@ -569,10 +573,10 @@ BornAgain born_again(const Plan& plan, const Teacher& teacher, const std::vector
       "{} .. {}:\n{}",
       plan.generations, fmt::join(plan.widths, "-"), seeds.front(), seeds.back(), table.to_text());
   book::write_file(options.file("born_again.csv"), table.to_csv());
-  bool holds = true;
+  std::vector<book::Outcome> outcomes;
   std::string evidence;
   for (size_t k = 0; k < steps.size(); ++k) {
-    holds = holds && steps[k].soft_wins();
+    outcomes.push_back(steps[k].outcome(book::kSmallestAccuracyEffect));
     evidence += fmt::format("{}{}", k ? "; " : "",
                             steps[k].describe(4, fmt::format("generation {} - generation {}", k + 2, k + 1)));
   }
@@ -582,11 +586,12 @@ BornAgain born_again(const Plan& plan, const Teacher& teacher, const std::vector
       "is more accurate than the network that taught it, generation after generation",
       fmt::format("the {} MLP trained on labels (generation 1) teaches an identical network (generation 2, T and "
                   "alpha chosen on validation among T in {{{}}}, alpha in {{{}}}), which teaches generation 3 the "
-                  "same way, paired by seed; every generation beats the one that taught it in test accuracy: "
-                  "paired 95% confidence intervals above 0, {} seeds",
+                  "same way, paired by seed; every generation beats the one that taught it in test accuracy, paired "
+                  "over {} seeds: holds when every 95% interval lies above 0; opposite when one lies below 0, else "
+                  "no effect when one lies inside +-{} (0.2 points), else cannot tell",
                   fmt::join(plan.widths, "-"), fmt::join(plan.born_again_temperatures, ", "),
-                  fmt::join(plan.born_again_alphas, ", "), seeds.size()),
-      holds, evidence};
+                  fmt::join(plan.born_again_alphas, ", "), seeds.size(), book::kSmallestAccuracyEffect),
+      book::all_of(outcomes), evidence};
   return out;
 }
 

@@ -4,6 +4,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -81,6 +82,24 @@ bool PairedDifference::soft_wins() const {
   return per_seed.size() >= 2 && difference.mean > 0 && confidence_interval().excludes_zero();
 }
 
+Outcome PairedDifference::outcome(double delta) const {
+  if (per_seed.size() < 2 || diverged() > 0) return Outcome::cannot_tell;
+  return outcome_of(confidence_interval(), delta);
+}
+
+int64_t PairedDifference::seeds_to_decide(double delta) const {
+  if (per_seed.size() < 2 || !(difference.std > 0) || !(delta > 0)) return 0;
+  int64_t n = 2;
+  while (n < 1000000 && 2.0 * student_t_quantile(0.95, n - 1) * difference.std / std::sqrt(static_cast<double>(n)) > delta) {
+    n = n < 64 ? n + 1 : n + n / 8;
+  }
+  return n;
+}
+
+int64_t PairedDifference::diverged() const {
+  return std::count_if(per_seed.begin(), per_seed.end(), [](double d) { return std::isnan(d); });
+}
+
 std::string PairedDifference::describe(int digits, const std::string& what) const {
   if (per_seed.size() < 2) return fmt::format("{} = {:+.{}f} on one seed: no spread to compare with", what, difference.mean, digits);
   return fmt::format("{} = {} over {} seeds, 95% CI {}, effect size {:.1f} ({})", what, to_string(digits),
@@ -104,13 +123,31 @@ nlohmann::json PairedDifference::to_json() const {
   return out;
 }
 
-Verdict soft_beats_hard(const std::string& claim, const std::string& what, const PairedDifference& difference) {
+std::string paired_criterion(const std::string& what, double delta, const std::string& why) {
+  return fmt::format("the 95% Student's t confidence interval of the paired {}: above 0, holds; below 0, opposite; "
+                     "inside +-{} ({}), no effect; otherwise cannot tell",
+                     what, delta, why);
+}
+
+std::string paired_evidence(const PairedDifference& difference, double delta, const std::string& what) {
   std::string per_seed;
   for (double d : difference.per_seed) per_seed += fmt::format("{}{:+.4f}", per_seed.empty() ? "" : ", ", d);
+  std::string out = fmt::format("{}; per seed: {}", difference.describe(4, what), per_seed);
+  if (const int64_t n = difference.diverged(); n > 0) {
+    out += fmt::format("; {} of {} pairs have a diverged student", n, difference.per_seed.size());
+  } else if (difference.outcome(delta) == Outcome::cannot_tell && difference.seeds_to_decide(delta) > 0) {
+    out += fmt::format("; about {} seeds would narrow the interval to {} at this spread", difference.seeds_to_decide(delta),
+                       delta);
+  }
+  return out;
+}
+
+Verdict soft_beats_hard(const std::string& claim, const std::string& what, const PairedDifference& difference) {
+  constexpr double delta = kSmallestAccuracyEffect;
   return {claim,
-          fmt::format("the 95% Student's t confidence interval of the paired soft - hard difference in {} lies above 0",
-                      what),
-          difference.soft_wins(), fmt::format("{}; per seed: {}", difference.describe(), per_seed)};
+          paired_criterion("soft - hard difference in " + what, delta,
+                           "0.2 points of accuracy, below the test set's resolution for one student"),
+          difference.outcome(delta), paired_evidence(difference, delta)};
 }
 
 PairedDifference paired_difference(const std::vector<double>& hard, const std::vector<double>& soft) {

@@ -4,6 +4,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 #include <stdexcept>
@@ -48,13 +49,45 @@ double student_t_quantile(double level, int64_t dof) {
 
 std::string Interval::to_string(int digits) const { return fmt::format("[{:+.{}f}, {:+.{}f}]", low, digits, high, digits); }
 
+std::string to_string(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::holds:
+      return "holds";
+    case Outcome::opposite:
+      return "opposite";
+    case Outcome::no_effect:
+      return "no effect";
+    case Outcome::cannot_tell:
+      return "cannot tell";
+  }
+  return "?";
+}
+
+Outcome outcome_of(const Interval& ci, double delta) {
+  if (!(delta > 0)) throw std::invalid_argument(fmt::format("outcome_of: the smallest effect of interest must be > 0, got {}", delta));
+  if (std::isnan(ci.low) || std::isnan(ci.high)) return Outcome::cannot_tell;
+  if (ci.low > 0) return Outcome::holds;
+  if (ci.high < 0) return Outcome::opposite;
+  if (ci.low >= -delta && ci.high <= delta) return Outcome::no_effect;
+  return Outcome::cannot_tell;
+}
+
+Outcome all_of(const std::vector<Outcome>& parts) {
+  const auto any = [&](Outcome o) { return std::find(parts.begin(), parts.end(), o) != parts.end(); };
+  if (std::all_of(parts.begin(), parts.end(), [](Outcome o) { return o == Outcome::holds; })) return Outcome::holds;
+  if (any(Outcome::opposite)) return Outcome::opposite;
+  if (any(Outcome::no_effect)) return Outcome::no_effect;
+  return Outcome::cannot_tell;
+}
+
 nlohmann::json Verdict::to_json() const {
-  return {{"claim", claim}, {"criterion", criterion}, {"holds", holds}, {"evidence", evidence}};
+  return {{"claim", claim}, {"criterion", criterion}, {"outcome", to_string(outcome)}, {"holds", holds()},
+          {"evidence", evidence}};
 }
 
 std::string Verdict::to_text(const std::string& name) const {
   return fmt::format("VERDICT ({}): {}\n  claim:     {}\n  criterion: {}\n  evidence:  {}\n", name,
-                     holds ? "holds" : "does not hold", claim, criterion, evidence);
+                     to_string(outcome), claim, criterion, evidence);
 }
 
 void finish_with_verdicts(const Options& options, nlohmann::json results,

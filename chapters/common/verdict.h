@@ -41,16 +41,54 @@ struct Interval {
 };
 
 /// \ingroup chapters
-/// \brief A claim of the book, settled by one run: what was claimed, the test it had to pass,
-/// whether it passed, and the numbers that decided it.
+/// \brief What one run says of a claim. A claim measured as an effect with a 95% interval and a
+/// smallest effect of interest \f$ \delta \f$ (stated with its criterion, before the run) gets one
+/// of four outcomes; "does not hold" is never said, because it would mix three of them:
+/// an effect the other way, an effect shown too small to matter, and an experiment that cannot
+/// tell which.
+enum class Outcome {
+  holds,        ///< the interval lies on the claimed side of 0
+  opposite,     ///< it lies on the other side (for a criterion that is not an interval: it is not met)
+  no_effect,    ///< it lies inside \f$ [-\delta, +\delta] \f$: whatever the effect is, it is smaller than \f$ \delta \f$
+  cannot_tell,  ///< none of these: more seeds would be needed (or a student diverged)
+};
+
+/// \ingroup chapters
+/// \brief "holds", "opposite", "no effect" or "cannot tell": as results.json and the pages write it.
+std::string to_string(Outcome outcome);
+
+/// \ingroup chapters
+/// \brief The outcome of the claim "the effect is positive" from its 95% interval:
+/// \f[ \text{holds if } \ell > 0,\quad \text{opposite if } h < 0,\quad
+///     \text{no effect if } -\delta \le \ell \text{ and } h \le \delta,\quad \text{else cannot tell} \f]
+/// for the interval \f$ [\ell, h] \f$. An interval with a NaN end (a diverged student) cannot tell.
+/// \param ci the 95% interval of the effect \param delta the smallest effect of interest, > 0
+/// \throws std::invalid_argument when delta is not positive.
+Outcome outcome_of(const Interval& ci, double delta);
+
+/// \ingroup chapters
+/// \brief The outcome of a claim that needs every one of its parts: holds when all hold;
+/// otherwise opposite when any part is, else no effect when any part is, else cannot tell.
+Outcome all_of(const std::vector<Outcome>& parts);
+
+/// \ingroup chapters
+/// \brief The outcome of a criterion that is not an interval (a limit, a ranking, a threshold):
+/// holds when met, opposite when not.
+inline Outcome met(bool criterion) { return criterion ? Outcome::holds : Outcome::opposite; }
+
+/// \ingroup chapters
+/// \brief A claim of the book, settled by one run: what was claimed, the test it had to pass
+/// (with its smallest effect of interest), the outcome, and the numbers that decided it.
 struct Verdict {
   std::string claim;      ///< the claim in one sentence
-  std::string criterion;  ///< what the run must show for the claim to hold
-  bool holds = false;     ///< whether this run shows it
+  std::string criterion;  ///< what the run must show, and the smallest effect of interest with why that size
+  Outcome outcome = Outcome::cannot_tell;  ///< what this run shows
   std::string evidence;   ///< the deciding numbers, in one or two sentences
-  /// \brief {claim, criterion, holds, evidence}, as results.json records it.
+  /// \brief True when the outcome is `Outcome::holds`.
+  bool holds() const { return outcome == Outcome::holds; }
+  /// \brief {claim, criterion, outcome, holds, evidence}, as results.json records it.
   nlohmann::json to_json() const;
-  /// \brief The verdict for the terminal: "VERDICT (name): holds", then claim, criterion, evidence.
+  /// \brief The verdict for the terminal: "VERDICT (name): no effect", then claim, criterion, evidence.
   std::string to_text(const std::string& name) const;
 };
 

@@ -11,6 +11,7 @@
 #include "tests/chapters/helpers.h"
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <cmath>
 #include <functional>
@@ -84,7 +85,7 @@ TEST_CASE("a paired difference's verdict needs its 95% interval above 0, not onl
   CHECK(three.effect_size() == doctest::Approx(1.5));
   CHECK_FALSE(three.beyond_two_std());
   CHECK_FALSE(three.soft_wins());
-  CHECK_FALSE(book::soft_beats_hard("soft helps", "test accuracy", three).holds);
+  CHECK(book::soft_beats_hard("soft helps", "test accuracy", three).outcome == book::Outcome::cannot_tell);
   // The same differences twice over, eight seeds: mean 0.003, std 0.00185, and now the interval is above 0.
   const std::vector<double> hard(8, 0.80);
   const book::PairedDifference eight =
@@ -92,13 +93,59 @@ TEST_CASE("a paired difference's verdict needs its 95% interval above 0, not onl
   CHECK(eight.confidence_interval().low > 0);
   CHECK(eight.soft_wins());
   const book::Verdict v = book::soft_beats_hard("soft helps", "test accuracy", eight);
-  CHECK(v.holds);
+  CHECK(v.holds());
   CHECK(v.evidence.find("over 8 seeds, 95% CI [+0.00") != std::string::npos);
   CHECK(v.to_json()["holds"] == true);
-  // A clear loss is not a win, however narrow its interval.
-  CHECK_FALSE(book::paired_difference({0.80, 0.80, 0.80}, {0.79, 0.791, 0.792}).soft_wins());
+  CHECK(v.to_json()["outcome"] == "holds");
+  // A clear loss is not a win, however narrow its interval: it is the opposite.
+  const book::PairedDifference loss = book::paired_difference({0.80, 0.80, 0.80}, {0.79, 0.791, 0.792});
+  CHECK_FALSE(loss.soft_wins());
+  CHECK(book::soft_beats_hard("soft helps", "test accuracy", loss).outcome == book::Outcome::opposite);
   CHECK_THROWS_WITH_AS(book::paired_difference({0.8}, {0.81}).confidence_interval(),
                        "confidence_interval: 1 seed, need at least 2", std::invalid_argument);
+}
+
+TEST_CASE("a verdict tells an effect the other way, an effect too small to matter and an experiment that cannot tell apart") {
+  const double delta = 0.002;
+  CHECK(book::outcome_of({0.001, 0.004}, delta) == book::Outcome::holds);      // above 0, however small
+  CHECK(book::outcome_of({-0.004, -0.0001}, delta) == book::Outcome::opposite);
+  CHECK(book::outcome_of({-0.0015, 0.0019}, delta) == book::Outcome::no_effect);  // inside [-delta, +delta]
+  CHECK(book::outcome_of({-0.0005, 0.0028}, delta) == book::Outcome::cannot_tell);  // reaches past +delta
+  CHECK(book::outcome_of({-0.003, 0.001}, delta) == book::Outcome::cannot_tell);
+  CHECK(book::outcome_of({std::nan(""), std::nan("")}, delta) == book::Outcome::cannot_tell);
+  CHECK_THROWS_WITH_AS(book::outcome_of({0, 1}, 0), "outcome_of: the smallest effect of interest must be > 0, got 0",
+                       std::invalid_argument);
+  CHECK(book::to_string(book::Outcome::no_effect) == "no effect");
+  CHECK(book::to_string(book::Outcome::cannot_tell) == "cannot tell");
+
+  SUBCASE("a claim of several parts holds only when every part does") {
+    using O = book::Outcome;
+    CHECK(book::all_of({O::holds, O::holds}) == O::holds);
+    CHECK(book::all_of({O::holds, O::opposite, O::no_effect}) == O::opposite);
+    CHECK(book::all_of({O::holds, O::no_effect, O::cannot_tell}) == O::no_effect);
+    CHECK(book::all_of({O::holds, O::cannot_tell}) == O::cannot_tell);
+    CHECK(book::met(false) == O::opposite);
+  }
+  SUBCASE("cannot tell says how many seeds would decide, at the spread measured") {
+    // Differences with std 0.004 over 4 seeds: the interval +- 3.18 * 0.004 / 2 = +-0.0064 cannot tell.
+    const book::PairedDifference d = book::paired_difference({0.8, 0.8, 0.8, 0.8}, {0.798, 0.806, 0.802, 0.798});
+    REQUIRE(d.outcome(delta) == book::Outcome::cannot_tell);
+    const int64_t n = d.seeds_to_decide(delta);
+    // The smallest n with 2 t(n-1) s / sqrt(n) <= delta: n - 1 seeds are not enough, n are.
+    const double s = d.difference.std;
+    CHECK(2 * book::student_t_quantile(0.95, n - 1) * s / std::sqrt(double(n)) <= delta);
+    CHECK(2 * book::student_t_quantile(0.95, n - 2) * s / std::sqrt(double(n - 1)) > delta);
+    CHECK(n > 4);
+    CHECK(book::soft_beats_hard("c", "test accuracy", d).evidence.find(fmt::format("about {} seeds would narrow", n)) !=
+          std::string::npos);
+  }
+  SUBCASE("a pair with a diverged student cannot tell, and says so") {
+    const book::PairedDifference d = book::paired_difference({0.8, 0.8, 0.8}, {0.81, std::nan(""), 0.82});
+    CHECK(d.diverged() == 1);
+    CHECK(d.outcome(delta) == book::Outcome::cannot_tell);
+    CHECK(book::soft_beats_hard("c", "test accuracy", d).evidence.find("1 of 3 pairs have a diverged student") !=
+          std::string::npos);
+  }
 }
 
 TEST_CASE("Targets say what a student learns from") {
