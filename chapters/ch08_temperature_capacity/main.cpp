@@ -14,15 +14,14 @@
 #include "chapters/common/options.h"
 #include "chapters/common/plot.h"
 #include "chapters/common/report.h"
+#include "chapters/lab/lab.h"
 #include "tensor/ops.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <functional>
-#include <map>
 #include <string>
 
 namespace {
@@ -76,98 +75,77 @@ const Plan kQuickPlan = {.students = {{"narrow", {784, 8, 10}}, {"small", {784, 
                          .probe = 256};
 constexpr float kLimitTemperature = 20;  // where KL is compared with its limit, logit matching
 
-// --- training, each student once ---------------------------------------------------------
-struct Run {
-  book::StudentScores scores;
-  std::vector<int64_t> validated_epochs;  // the epochs after which the share was measured
-  std::vector<double> soft_share;         // the soft term's share of the gradient after each of them
-  double seconds = 0;
-};
+// --- the students, in the lab ------------------------------------------------------------
+// A seed's transfer set: plan.fraction of each class of the training split, drawn by the seed.
+std::string transfer_name(uint64_t seed) { return fmt::format("seed {}", seed); }
 
-// Trains each (student, targets, seed) once, on first request: sections 3-5 reuse the runs of
-// section 2 (the hard students, and the soft ones at alpha 0.5).
-class Runs {
+// The chapter's students as the lab knows them. Every section declares the students it needs
+// (`train`), which the lab trains side by side, then reads them by key; sections 3-5 reuse the
+// students of section 2 (the hard ones, and the soft ones at alpha 0.5). The ablated student
+// reads the soft term's share of the gradient after each validated epoch (the probe "soft share",
+// on the first plan.probe images of its transfer set).
+class Students {
  public:
-  Runs(const Plan& plan, const book::Classroom& classroom) : plan_(plan), classroom_(classroom) {}
-
-  // What a seed's students learn from (plan.fraction of each class of the training split), and
-  // the probe the gradient shares are measured on: the first plan.probe of those images.
-  struct Transfer {
-    std::vector<int64_t> images;
-    std::vector<int64_t> probe;
-    tensor::Tensor probe_teacher;  // [probe, 10]
-    nn::Labels probe_labels;
-  };
-  const Transfer& transfer(uint64_t seed) {
-    auto [it, added] = transfers_.try_emplace(seed);
-    if (added) {
-      const book::BookData& d = classroom_.data;
-      Transfer& t = it->second;
-      t.images = book::transfer_set(d, plan_.fraction, seed);
-      t.probe.assign(t.images.begin(),
-                     t.images.begin() + std::min<int64_t>(plan_.probe, static_cast<int64_t>(t.images.size())));
-      t.probe_teacher = tensor::index_select(classroom_.teacher.train_logits, 0, t.probe);
-      t.probe_labels = book::labels_of(d.data.train, t.probe);
-    }
-    return it->second;
+  Students(const Plan& plan, book::Lab& lab, const std::vector<uint64_t>& seeds) : plan_(plan), lab_(lab) {
+    const book::BookData& d = lab.classroom().data;
+    for (uint64_t seed : seeds) lab.add_transfer_set(transfer_name(seed), book::transfer_set(d, plan.fraction, seed));
+    const tensor::Tensor& teacher = lab.classroom().teacher.train_logits;
+    lab.add_probe("soft share", [&d, &lab, &teacher, probe = plan.probe](const book::StudentKey& key,
+                                                                         const book::EpochRecord&, nn::Module& model) {
+      const std::vector<int64_t>& images = lab.transfer_set(key.transfer);
+      const std::vector<int64_t> first(images.begin(), images.begin() + std::min<int64_t>(probe, static_cast<int64_t>(images.size())));
+      return book::soft_gradient_share(key.targets, book::predict_logits(model, d.data.train, first, d.norm),
+                                       tensor::index_select(teacher, 0, first), book::labels_of(d.data.train, first));
+    });
   }
-
-  const Run& get(const Student& student, const book::Targets& targets, uint64_t seed) {
-    const std::string key = fmt::format("{} {} {}", student.name, targets.describe(), seed);
-    if (const auto it = runs_.find(key); it != runs_.end()) return it->second;
-    const book::StudentConfig config{.widths = student.widths, .epochs = plan_.epochs, .seed = seed};
-    const book::BookData& d = classroom_.data;
-    const Transfer& images = transfer(seed);
-    Run run;
-    // The gradient shares are read of section 3's student only.
-    book::EpochObserver observe = nullptr;
-    if (student.name == plan_.students[plan_.ablated].name) {
-      observe = [&](const book::EpochRecord& record, nn::Module& model) {
-        const tensor::Tensor logits = book::predict_logits(model, d.data.train, images.probe, d.norm);
-        run.validated_epochs.push_back(record.epoch);
-        run.soft_share.push_back(book::soft_gradient_share(targets, logits, images.probe_teacher, images.probe_labels));
-      };
-    }
-    const auto start = std::chrono::steady_clock::now();
-    const book::TrainedStudent trained = book::train_student(config, targets, d, images.images,
-                                                             classroom_.teacher.train_logits, false, observe);
-    run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    run.scores = book::score_student(*trained.model, classroom_);
-    seconds_ += run.seconds;
-    fmt::print("  {:<7} seed {:<3} {:<32} validation {:.4f}  test {:.4f}  {:.1f} s\n", student.name, seed,
-               targets.describe(), run.scores.validation_accuracy, run.scores.test_accuracy, run.seconds);
-    return runs_.emplace(key, std::move(run)).first->second;
+  book::StudentKey key(const Student& student, const book::Targets& targets, uint64_t seed) const {
+    return {.config = {.widths = student.widths, .epochs = plan_.epochs, .seed = seed},
+            .targets = targets,
+            .transfer = transfer_name(seed),
+            .probe = student.name == plan_.students[plan_.ablated].name ? "soft share" : ""};
   }
-
-  // One number of each seed's run.
+  // Trains, side by side, every (student, targets, seed) of a section not trained yet.
+  void train(const std::vector<const Student*>& students, const std::vector<book::Targets>& targets,
+             const std::vector<uint64_t>& seeds, const std::string& label) {
+    std::vector<book::StudentKey> keys;
+    for (const Student* s : students) {
+      for (const book::Targets& t : targets) {
+        for (uint64_t seed : seeds) keys.push_back(key(*s, t, seed));
+      }
+    }
+    lab_.run(keys, label);
+  }
+  // One number of each seed's student.
   std::vector<double> column(const Student& student, const book::Targets& targets, const std::vector<uint64_t>& seeds,
-                             const std::function<double(const Run&)>& get_value) {
+                             const std::function<double(const book::StudentResult&)>& get) const {
     std::vector<double> out;
-    for (uint64_t seed : seeds) out.push_back(get_value(get(student, targets, seed)));
+    for (uint64_t seed : seeds) out.push_back(get(lab_.result(key(student, targets, seed))));
     return out;
   }
-  std::vector<double> test_accuracy(const Student& s, const book::Targets& t, const std::vector<uint64_t>& seeds) {
-    return column(s, t, seeds, [](const Run& r) { return r.scores.test_accuracy; });
+  std::vector<double> test_accuracy(const Student& s, const book::Targets& t, const std::vector<uint64_t>& seeds) const {
+    return column(s, t, seeds, [](const book::StudentResult& r) { return r.scores.test_accuracy; });
   }
-  std::vector<double> validation_accuracy(const Student& s, const book::Targets& t, const std::vector<uint64_t>& seeds) {
-    return column(s, t, seeds, [](const Run& r) { return r.scores.validation_accuracy; });
+  std::vector<double> validation_accuracy(const Student& s, const book::Targets& t, const std::vector<uint64_t>& seeds) const {
+    return column(s, t, seeds, [](const book::StudentResult& r) { return r.scores.validation_accuracy; });
   }
   // The soft term's share of the gradient after each validated epoch, averaged over the seeds
   // (every seed validates after the same epochs).
-  std::vector<double> soft_share(const Student& s, const book::Targets& t, const std::vector<uint64_t>& seeds) {
-    std::vector<double> mean(get(s, t, seeds.front()).soft_share.size(), 0.0);
+  std::vector<double> soft_share(const Student& s, const book::Targets& t, const std::vector<uint64_t>& seeds) const {
+    std::vector<double> mean(lab_.result(key(s, t, seeds.front())).probe.size(), 0.0);
     for (uint64_t seed : seeds) {
-      const std::vector<double>& share = get(s, t, seed).soft_share;
+      const std::vector<double>& share = lab_.result(key(s, t, seed)).probe;
       for (size_t e = 0; e < mean.size(); ++e) mean[e] += share.at(e) / static_cast<double>(seeds.size());
     }
     return mean;
   }
-  std::vector<int64_t> validated_epochs(const Student& s, const book::Targets& t, uint64_t seed) {
-    return get(s, t, seed).validated_epochs;
+  std::vector<int64_t> validated_epochs(const Student& s, const book::Targets& t, uint64_t seed) const {
+    std::vector<int64_t> epochs;
+    for (const book::EpochRecord& r : lab_.result(key(s, t, seed)).curve) epochs.push_back(r.epoch);
+    return epochs;
   }
   // Of `tried`, the targets whose students' mean validation accuracy is best (book::best_on_validation).
   book::Targets best_on_validation(const Student& s, const std::vector<book::Targets>& tried,
-                                   const std::vector<uint64_t>& seeds) {
+                                   const std::vector<uint64_t>& seeds) const {
     std::vector<book::Candidate> candidates;
     for (const book::Targets& t : tried) {
       const std::vector<double> val = validation_accuracy(s, t, seeds);
@@ -175,15 +153,10 @@ class Runs {
     }
     return book::best_on_validation(candidates).targets;
   }
-  double seconds() const { return seconds_; }
-  size_t count() const { return runs_.size(); }
 
  private:
   const Plan& plan_;
-  const book::Classroom& classroom_;
-  std::map<uint64_t, Transfer> transfers_;
-  std::map<std::string, Run> runs_;
-  double seconds_ = 0;
+  book::Lab& lab_;
 };
 
 // A row of a hard-against-something table: mean test accuracy and the paired difference.
@@ -206,8 +179,13 @@ struct Sweep : Answer {
   std::vector<float> best_temperature;  // per student, on validation
 };
 
-Sweep temperature_against_width(const Plan& plan, const std::vector<uint64_t>& seeds, Runs& runs,
+Sweep temperature_against_width(const Plan& plan, const std::vector<uint64_t>& seeds, Students& runs,
                                 const book::Options& options) {
+  std::vector<const Student*> everyone;
+  for (const Student& s : plan.students) everyone.push_back(&s);
+  std::vector<book::Targets> targets = {book::Targets::hard()};
+  for (float t : plan.temperatures) targets.push_back(book::Targets::soft(t, plan.alpha));
+  runs.train(everyone, targets, seeds, "the sweep");
   Sweep sweep;
   sweep.json = nlohmann::json::array();
   std::vector<std::vector<double>> gains;  // [student][T], test accuracy points
@@ -339,9 +317,15 @@ Sweep temperature_against_width(const Plan& plan, const std::vector<uint64_t>& s
 constexpr double kVanished = 0.05;
 constexpr double kKept = 0.25;
 
-Answer t_squared_ablation(const Plan& plan, const std::vector<uint64_t>& seeds, Runs& runs,
+Answer t_squared_ablation(const Plan& plan, const std::vector<uint64_t>& seeds, Students& runs,
                             const book::Options& options) {
   const Student& student = plan.students[plan.ablated];
+  std::vector<book::Targets> ablation;
+  for (float t : plan.high_temperatures) {
+    ablation.push_back(book::Targets::soft(t, plan.alpha));
+    ablation.push_back(book::Targets::soft_without_t_squared(t, plan.alpha));
+  }
+  runs.train({&student}, ablation, seeds, "the T^2 ablation");
   const std::vector<double> hard_val = runs.validation_accuracy(student, book::Targets::hard(), seeds);
   const std::vector<double> hard_test = runs.test_accuracy(student, book::Targets::hard(), seeds);
   std::vector<std::string> headers = kComparisonHeaders;
@@ -406,9 +390,13 @@ Answer t_squared_ablation(const Plan& plan, const std::vector<uint64_t>& seeds, 
 }
 
 // --- 4. alpha ---------------------------------------------------------------------------
-Answer alpha_sweep(const Plan& plan, float temperature, const std::vector<uint64_t>& seeds, Runs& runs,
+Answer alpha_sweep(const Plan& plan, float temperature, const std::vector<uint64_t>& seeds, Students& runs,
                        const book::Options& options) {
   const Student& student = plan.students[plan.focus];
+  std::vector<book::Targets> sweep;
+  for (float alpha : plan.alphas) sweep.push_back(alpha == 0 ? book::Targets::hard() : book::Targets::soft(temperature, alpha));
+  for (float t : plan.alone_temperatures) sweep.push_back(book::Targets::soft(t, 1.0f));
+  runs.train({&student}, sweep, seeds, "the alpha sweep");
   const std::vector<double> hard_test = runs.test_accuracy(student, book::Targets::hard(), seeds);
   book::Table table(kComparisonHeaders);
   book::Series series{fmt::format("T = {}", tensor::to_string(temperature)), {}, {}, {}};
@@ -482,11 +470,14 @@ Answer alpha_sweep(const Plan& plan, float temperature, const std::vector<uint64
 }
 
 // --- 5. logit matching --------------------------------------------------------------------
-Answer logit_matching(const Plan& plan, float temperature, const std::vector<uint64_t>& seeds, Runs& runs,
+Answer logit_matching(const Plan& plan, float temperature, const std::vector<uint64_t>& seeds, Students& runs,
                              const book::Options& options) {
   const Student& student = plan.students[plan.focus];
   const std::vector<double> hard_test = runs.test_accuracy(student, book::Targets::hard(), seeds);
   const book::Targets matching = book::Targets::logit_matching(plan.alpha);
+  runs.train({&student},
+             {book::Targets::soft(temperature, plan.alpha), book::Targets::soft(kLimitTemperature, plan.alpha), matching},
+             seeds, "logit matching");
   const std::vector<double> matching_test = runs.test_accuracy(student, matching, seeds);
   book::Table table({"targets", "validation", "test accuracy", "minus hard (paired)", "logit matching minus it",
                      "its 95% CI", "agreement with teacher", "KL to teacher"});
@@ -499,7 +490,9 @@ Answer logit_matching(const Plan& plan, float temperature, const std::vector<uin
     const std::vector<double> val = runs.validation_accuracy(student, targets, seeds);
     const std::vector<double> test = runs.test_accuracy(student, targets, seeds);
     const auto score = [&](double book::StudentScores::*member) {
-      return book::mean_std(runs.column(student, targets, seeds, [&](const Run& r) { return r.scores.*member; })).mean;
+      return book::mean_std(runs.column(student, targets, seeds,
+                                        [&](const book::StudentResult& r) { return r.scores.*member; }))
+          .mean;
     };
     const book::PairedDifference minus_hard = book::paired_difference(hard_test, test);
     const book::PairedDifference matching_minus = book::paired_difference(test, matching_test);
@@ -570,7 +563,8 @@ int chapter(const book::Options& options) {
              "same batches\n",
              100.0 * plan.fraction, classroom.data.split.train.size(), plan.epochs, defaults.lr, defaults.batch,
              seeds.front(), seeds.back());
-  Runs runs(plan, classroom);
+  book::Lab lab(classroom, book::Lab::workers_for(options));
+  Students runs(plan, lab, seeds);
 
   // --- 2. which temperature, for which student -----------------------------------------------------
   book::banner(2, "Which temperature for which student");
@@ -593,7 +587,7 @@ int chapter(const book::Options& options) {
 
   // --- 6. report -------------------------------------------------------------------------
   book::banner(6, "Report");
-  fmt::print("{} students, {:.0f} s of training\n", runs.count(), runs.seconds());
+  fmt::print("{} students, {:.0f} s of training, {} side by side\n", lab.trained(), lab.student_seconds(), lab.workers());
   nlohmann::json results;
   results["teacher_test_accuracy"] = classroom.teacher_test_accuracy;
   results["student_training"] = defaults.to_json();
@@ -611,8 +605,8 @@ int chapter(const book::Options& options) {
   results["gradient_probe_images"] = plan.probe;
   results["alpha_sweep"] = alphas.json;
   results["logit_matching"] = matching.json;
-  results["students_trained"] = runs.count();
-  results["student_training_seconds"] = runs.seconds();
+  results["students_trained"] = lab.trained();
+  results["student_training_seconds"] = lab.student_seconds();
   results["teacher_config"] = classroom.teacher.config;
   book::finish_with_verdicts(options, results,
                              {{"temperature_vs_width", sweep.verdict},
