@@ -13,6 +13,7 @@
 #include "chapters/common/options.h"
 #include "chapters/common/plot.h"
 #include "chapters/common/report.h"
+#include "chapters/lab/lab.h"
 #include "nn/metrics.h"
 #include "tensor/ops.h"
 
@@ -22,7 +23,6 @@
 #include <chrono>
 #include <cmath>
 #include <functional>
-#include <map>
 #include <string>
 
 namespace {
@@ -117,58 +117,56 @@ Teacher measure(std::string name, std::string about, int64_t epochs, book::Teach
   return t;
 }
 
-// --- the students, each trained once ------------------------------------------------------
-// Trains each (teacher, targets, seed) once, on first request. A seed fixes the student's transfer
-// set, initial weights and batches, whatever the teacher: students of one seed differ only in
-// what they learn from.
-class Runs {
- public:
-  Runs(const Plan& plan, const book::Classroom& classroom) : plan_(plan), classroom_(classroom) {}
+// --- the students, in the lab ------------------------------------------------------------
+// A seed's transfer set: plan.fraction of each class of the training split, drawn by the seed.
+std::string transfer_name(uint64_t seed) { return fmt::format("seed {}", seed); }
 
+// The chapter's students as the lab knows them: a seed fixes the student's transfer set, initial
+// weights and batches, whatever the teacher, so students of one seed differ only in what they
+// learn from. Every teacher is a teacher of the lab, by its name.
+class Students {
+ public:
+  Students(const Plan& plan, book::Lab& lab, const std::vector<uint64_t>& seeds) : plan_(plan), lab_(lab) {
+    for (uint64_t seed : seeds) {
+      lab.add_transfer_set(transfer_name(seed), book::transfer_set(lab.classroom().data, plan.fraction, seed));
+    }
+  }
+  void add_teacher(const Teacher& t) { lab_.add_teacher(t.name, t.cache.train_logits); }
   // The student of `teacher` (ignored for hard labels) with these targets and seed.
-  const book::StudentScores& get(const Teacher& teacher, const book::Targets& targets, uint64_t seed) {
-    const std::string who = targets.uses_teacher() ? teacher.name : "labels";
-    const std::string key = fmt::format("{} {} {}", who, targets.describe(), seed);
-    if (const auto it = runs_.find(key); it != runs_.end()) return it->second;
-    auto [images, added] = transfers_.try_emplace(seed);
-    if (added) images->second = book::transfer_set(classroom_.data, plan_.fraction, seed);
-    const book::StudentConfig config{.widths = plan_.widths, .epochs = plan_.epochs, .seed = seed};
-    const auto start = std::chrono::steady_clock::now();
-    const book::TrainedStudent trained =
-        book::train_student(config, targets, classroom_.data, images->second, teacher.cache.train_logits);
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    seconds_ += seconds;
-    // Agreement and KL are measured against chapter 2's teacher by score_student: not read here.
-    const book::StudentScores scores = book::score_student(*trained.model, classroom_);
-    fmt::print("  {:<18} seed {:<3} {:<26} validation {:.4f}  test {:.4f}  {:.1f} s\n", who, seed, targets.describe(),
-               scores.validation_accuracy, scores.test_accuracy, seconds);
-    return runs_.emplace(key, scores).first->second;
+  book::StudentKey key(const Teacher& teacher, const book::Targets& targets, uint64_t seed) const {
+    return {.config = {.widths = plan_.widths, .epochs = plan_.epochs, .seed = seed},
+            .targets = targets,
+            .transfer = transfer_name(seed),
+            .teacher = teacher.name};
   }
-  // The hard students' test accuracies.
-  std::vector<double> hard(const std::vector<uint64_t>& seeds) {
+  // Trains, side by side, the students of every teacher with every targets and seed, and the hard ones.
+  void train(const std::vector<const Teacher*>& teachers, const std::vector<book::Targets>& targets,
+             const std::vector<uint64_t>& seeds, const std::string& label) {
+    std::vector<book::StudentKey> keys;
+    for (uint64_t seed : seeds) keys.push_back(key(Teacher{}, book::Targets::hard(), seed));
+    for (const Teacher* t : teachers) {
+      for (const book::Targets& targets_ : targets) {
+        for (uint64_t seed : seeds) keys.push_back(key(*t, targets_, seed));
+      }
+    }
+    lab_.run(keys, label);
+  }
+  // Agreement and KL are measured against chapter 2's teacher by score_student: not read here.
+  std::vector<double> hard(const std::vector<uint64_t>& seeds) const { return test(Teacher{}, book::Targets::hard(), seeds); }
+  std::vector<double> validation(const Teacher& t, const book::Targets& targets, const std::vector<uint64_t>& seeds) const {
     std::vector<double> out;
-    for (uint64_t s : seeds) out.push_back(get(Teacher{}, book::Targets::hard(), s).test_accuracy);
+    for (uint64_t s : seeds) out.push_back(lab_.result(key(t, targets, s)).scores.validation_accuracy);
     return out;
   }
-  std::vector<double> validation(const Teacher& t, const book::Targets& targets, const std::vector<uint64_t>& seeds) {
+  std::vector<double> test(const Teacher& t, const book::Targets& targets, const std::vector<uint64_t>& seeds) const {
     std::vector<double> out;
-    for (uint64_t s : seeds) out.push_back(get(t, targets, s).validation_accuracy);
+    for (uint64_t s : seeds) out.push_back(lab_.result(key(t, targets, s)).scores.test_accuracy);
     return out;
   }
-  std::vector<double> test(const Teacher& t, const book::Targets& targets, const std::vector<uint64_t>& seeds) {
-    std::vector<double> out;
-    for (uint64_t s : seeds) out.push_back(get(t, targets, s).test_accuracy);
-    return out;
-  }
-  double seconds() const { return seconds_; }
-  size_t count() const { return runs_.size(); }
 
  private:
   const Plan& plan_;
-  const book::Classroom& classroom_;
-  std::map<uint64_t, std::vector<int64_t>> transfers_;
-  std::map<std::string, book::StudentScores> runs_;
-  double seconds_ = 0;
+  book::Lab& lab_;
 };
 
 // What a teacher's students come to: the T chosen on validation among the plan's, and at that T
@@ -188,7 +186,7 @@ struct Taught {
   }
 };
 
-Taught teach(const Plan& plan, const Teacher& teacher, const std::vector<uint64_t>& seeds, Runs& runs) {
+Taught teach(const Plan& plan, const Teacher& teacher, const std::vector<uint64_t>& seeds, Students& runs) {
   const std::vector<double> hard = runs.hard(seeds);
   std::vector<book::Candidate> candidates;
   Taught out;
@@ -239,7 +237,7 @@ struct Duel {
   Taught a, b;
   book::PairedDifference a_minus_b;
 };
-Duel duel(const Plan& plan, const Teacher& a, const Teacher& b, const std::vector<uint64_t>& seeds, Runs& runs,
+Duel duel(const Plan& plan, const Teacher& a, const Teacher& b, const std::vector<uint64_t>& seeds, Students& runs,
           const book::Options& options, const std::string& csv) {
   Duel out{teach(plan, a, seeds, runs), teach(plan, b, seeds, runs), {}};
   out.a_minus_b = versus(out.a, out.b);
@@ -264,7 +262,7 @@ struct Strength : Answer {
 };
 
 Strength teacher_strength(const Plan& plan, const std::vector<Teacher>& course, const Teacher& short_teacher,
-                          const std::vector<uint64_t>& seeds, Runs& runs, const book::Options& options) {
+                          const std::vector<uint64_t>& seeds, Students& runs, const book::Options& options) {
   Strength out;
   book::Table table(kTaughtHeaders);
   out.json = nlohmann::json::array();
@@ -366,7 +364,7 @@ double top_wrong_share(const Matrix& s) {
 }
 
 Answer label_smoothing(const Plan& plan, const std::vector<Teacher>& plain, const std::vector<Teacher>& smoothed,
-                       const std::vector<uint64_t>& seeds, Runs& runs, const book::Classroom& classroom,
+                       const std::vector<uint64_t>& seeds, Students& runs, const book::Classroom& classroom,
                        const book::Options& options) {
   const book::BookData& d = classroom.data;
   book::Table teachers({"teacher", "test accuracy", "test NLL", "wrong-class mass (T = 1)",
@@ -474,7 +472,7 @@ book::LinePlot reliability_plot(std::string title, std::vector<book::Series> ser
 }
 
 Answer ensemble(const Plan& plan, const std::vector<Teacher>& members, const Teacher& mean_p, const Teacher& mean_z,
-                const std::vector<uint64_t>& seeds, Runs& runs, const book::Classroom& classroom,
+                const std::vector<uint64_t>& seeds, Students& runs, const book::Classroom& classroom,
                 const book::Options& options) {
   size_t best = 0;
   for (size_t k = 0; k < members.size(); ++k) {
@@ -534,7 +532,7 @@ Answer ensemble(const Plan& plan, const std::vector<Teacher>& members, const Tea
 
 // --- 6. temperature scaling ----------------------------------------------------------------
 Answer temperature_scaling(const Plan& plan, const Teacher& teacher, const Taught& taught,
-                           const std::vector<uint64_t>& seeds, Runs& runs, const book::Classroom& classroom,
+                           const std::vector<uint64_t>& seeds, Students& runs, const book::Classroom& classroom,
                            const book::Options& options) {
   const nn::Labels& labels = classroom.data.data.test.labels;
   const auto fitted = static_cast<float>(teacher.fitted_t);
@@ -551,6 +549,7 @@ Answer temperature_scaling(const Plan& plan, const Teacher& teacher, const Taugh
                                            reliability("scaled", scaled, labels, plan.bins)})));
   // Distilling at T_fit is distilling from the calibrated teacher at T = 1.
   const book::Targets at_fitted = book::Targets::soft(fitted, plan.alpha);
+  runs.train({&teacher}, {at_fitted}, seeds, "students of the calibrated teacher");
   const std::vector<double> calibrated = runs.test(teacher, at_fitted, seeds);
   const book::PairedDifference hard_gain = book::paired_difference(runs.hard(seeds), calibrated);
   const book::PairedDifference d = book::paired_difference(calibrated, taught.test);
@@ -663,7 +662,6 @@ int chapter(const book::Options& options) {
       "students of every teacher learn from the same images, start from the same weights and see the same batches\n",
       book::StudentConfig{.widths = plan.widths, .epochs = plan.epochs}.describe(plan.fraction, d.split.train.size()),
       tensor::to_string(plan.alpha), fmt::join(plan.temperatures, ", "), seeds.front(), seeds.back());
-  Runs runs(plan, classroom);
 
   // --- 2. the teachers -----------------------------------------------------------------------
   book::banner(2, "The teachers");
@@ -673,6 +671,13 @@ int chapter(const book::Options& options) {
   for (const Teacher& t : smoothed) all.push_back(&t);
   all.push_back(&mean_p);
   all.push_back(&mean_z);
+  // Every teacher but the logit-averaged ensemble (measured, never teaching) teaches at each T.
+  book::Lab lab(classroom, book::Lab::workers_for(options));
+  Students runs(plan, lab, seeds);
+  const std::vector<const Teacher*> teaching(all.begin(), all.end() - 1);
+  for (const Teacher* t : teaching) runs.add_teacher(*t);
+  std::vector<book::Targets> grid;
+  for (float t : plan.temperatures) grid.push_back(book::Targets::soft(t, plan.alpha));
   book::Table teachers({"teacher", "what", "validation accuracy", "test accuracy", "test NLL", "test ECE", "fitted T",
                         "ECE after", "wrong-class entropy (bits)"});
   nlohmann::json teachers_json = nlohmann::json::array();
@@ -688,6 +693,9 @@ int chapter(const book::Options& options) {
       "training images at T = 1, at most {:.2f} bits)\n",
       teachers.to_text(), plan.bins, std::log2(9.0));
   book::write_file(options.file("teachers.csv"), teachers.to_csv());
+
+  fmt::print("every teacher's students at each T, and the hard students, side by side ({} at once):\n", lab.workers());
+  runs.train(teaching, grid, seeds, "students of every teacher");
 
   // --- 3. teacher strength ------------------------------------------------------------------
   book::banner(3, "Teacher strength");
@@ -744,7 +752,7 @@ int chapter(const book::Options& options) {
                                      "teacher test accuracy", "student's soft - hard test accuracy (points)", series}));
   const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   fmt::print("{} students, {:.0f} s of student training; teachers ready after {:.0f} s; {:.0f} s in all\n",
-             runs.count(), runs.seconds(), teachers_seconds, total);
+             lab.trained(), lab.student_seconds(), teachers_seconds, total);
   nlohmann::json results;
   const book::StudentConfig defaults;
   results["student_training"] = defaults.to_json();
@@ -761,8 +769,8 @@ int chapter(const book::Options& options) {
   results["label_smoothing"] = smoothing.json;
   results["ensemble"] = ensembles.json;
   results["temperature_scaling"] = scaling.json;
-  results["students_trained"] = runs.count();
-  results["student_training_seconds"] = runs.seconds();
+  results["students_trained"] = lab.trained();
+  results["student_training_seconds"] = lab.student_seconds();
   results["teachers_seconds"] = teachers_seconds;
   results["total_seconds"] = total;
   book::finish_with_verdicts(options, results,

@@ -66,7 +66,7 @@ void Lab::add_transfer_set(const std::string& name, std::vector<int64_t> images)
 
 void Lab::add_teacher(const std::string& name, tensor::Tensor train_logits) {
   const auto [it, added] = teachers_.try_emplace(name, train_logits);
-  if (!added && (it->second.data() != train_logits.data() || it->second.shape() != train_logits.shape())) {
+  if (!added && (it->second.shape() != train_logits.shape() || it->second.to_vector() != train_logits.to_vector())) {
     throw std::invalid_argument("lab: teacher '" + name + "' already names other logits");
   }
 }

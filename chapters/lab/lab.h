@@ -98,7 +98,8 @@ class Lab {
   void add_transfer_set(const std::string& name, std::vector<int64_t> images);
   /// \brief Makes `train_logits` the teacher `name`: [training set size, 10], or with K views
   /// [K, training set size, 10] (see `train_student`).
-  /// \throws std::invalid_argument when the name is taken by another tensor.
+  /// \throws std::invalid_argument when the name is taken by other logits (equal ones are welcome:
+  /// chapter 9's finished teacher is the book's "teacher").
   void add_teacher(const std::string& name, tensor::Tensor train_logits);
   /// \brief Makes `probe` the probe `name`. \throws std::invalid_argument when the name is taken.
   void add_probe(const std::string& name, EpochProbe probe);
