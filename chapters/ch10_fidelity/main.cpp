@@ -14,14 +14,16 @@
 #include "chapters/common/plot.h"
 #include "chapters/common/report.h"
 #include "chapters/common/views.h"
+#include "chapters/lab/lab.h"
 #include "nn/metrics.h"
 #include "tensor/ops.h"
+#include "tensor/parallel.h"
 
 #include <fmt/format.h>
 
 #include <chrono>
 #include <cmath>
-#include <map>
+#include <functional>
 #include <string>
 
 namespace {
@@ -71,18 +73,7 @@ const Plan kQuickPlan = {.widths = {784, 32, 10},
                          .all_images_epochs = 1,
                          .all_images_settings = {book::Targets::soft(4, 0.9f)}};
 
-// --- the students, each trained once ------------------------------------------------------
-// A trained student: what score_student measures against chapter 2's teacher, its agreement and KL
-// with that teacher on the validation split (what choices by fidelity are made on), and the network.
-struct Student {
-  book::StudentScores scores;
-  double validation_agreement = 0;
-  double validation_kl = 0;    // mean KL(teacher || student) on the validation split, nats
-  double errors_copied = 0;    // share of the teacher's test errors the student makes too, with the same class
-  tensor::Tensor test_logits;  // [test size, 10]
-  std::shared_ptr<nn::Sequential> model;
-};
-
+// --- the students, in the lab ------------------------------------------------------------
 // Who teaches: a name (part of what identifies a student) and the logits it teaches with, for
 // every training image ([N, 10]) or every view of every training image ([K, N, 10]).
 struct Teacher {
@@ -95,61 +86,63 @@ struct Teacher {
 enum class Sees { tenth, tenth_in_views, all_images };
 constexpr const char* kSees[] = {"", "augmented", "all images"};
 
-// Trains each (teacher, targets, seed, what it sees) once, on first request. A seed fixes the
-// student's transfer set, initial weights, batches and views, whatever it learns from.
-class Runs {
+// The chapter's students as the lab knows them. A seed fixes the student's transfer set, initial
+// weights, batches and views, whatever it learns from; every teacher (the book's, the teacher on
+// each seed's views, each born-again generation) is a teacher of the lab, by its name. Sections
+// declare their students (`train`) and the lab trains them side by side, networks kept (the
+// born-again generations teach with theirs; a 784-100-10 network is 0.3 MB).
+class Students {
  public:
-  Runs(const Plan& plan, const book::Classroom& classroom) : plan_(plan), classroom_(classroom) {}
-
-  const std::vector<int64_t>& transfer(uint64_t seed, Sees sees = Sees::tenth) {
-    if (sees == Sees::all_images) return classroom_.data.split.train;
-    auto [images, added] = transfers_.try_emplace(seed);
-    if (added) images->second = book::transfer_set(classroom_.data, plan_.fraction, seed);
-    return images->second;
+  Students(const Plan& plan, book::Lab& lab, const std::vector<uint64_t>& seeds) : plan_(plan), lab_(lab) {
+    for (uint64_t seed : seeds) {
+      lab.add_transfer_set(transfer_name(seed), book::transfer_set(lab.classroom().data, plan.fraction, seed));
+    }
+  }
+  static std::string transfer_name(uint64_t seed) { return fmt::format("seed {}", seed); }
+  const std::vector<int64_t>& transfer(uint64_t seed, Sees sees = Sees::tenth) const {
+    return lab_.transfer_set(sees == Sees::all_images ? "split" : transfer_name(seed));
   }
   book::StudentConfig config(uint64_t seed, Sees sees) const {
     book::StudentConfig c{.widths = plan_.widths, .epochs = plan_.epochs, .seed = seed};
     if (sees == Sees::all_images) c.epochs = plan_.all_images_epochs;
     if (sees == Sees::tenth_in_views) {
+      const nn::Normalization& norm = lab_.classroom().data.norm;
       c.views = plan_.views;
-      c.augmentation = {.horizontal_flip = true,
-                        .max_shift = plan_.max_shift,
-                        .fill = -classroom_.data.norm.mean / classroom_.data.norm.std};
+      c.augmentation = {.horizontal_flip = true, .max_shift = plan_.max_shift, .fill = -norm.mean / norm.std};
     }
     return c;
   }
-  // The student of `teacher` (ignored for hard labels) with these targets and seed.
-  const Student& get(const Teacher& teacher, const book::Targets& targets, uint64_t seed, Sees sees = Sees::tenth) {
-    const std::string who = targets.uses_teacher() ? teacher.name : "labels";
-    const std::string key = fmt::format("{} {} {} {}", who, targets.describe(), seed, static_cast<int>(sees));
-    if (const auto it = runs_.find(key); it != runs_.end()) return it->second;
-    const book::BookData& d = classroom_.data;
-    const auto start = std::chrono::steady_clock::now();
-    const book::TrainedStudent trained =
-        book::train_student(config(seed, sees), targets, d, transfer(seed, sees), teacher.logits);
-    seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    Student s{{}, 0.0, 0.0, 0.0, {}, trained.model};
-    tensor::Tensor validation;
-    s.scores = book::score_student(*trained.model, classroom_, &s.test_logits, &validation);
-    const tensor::Tensor teacher_validation =
-        tensor::index_select(classroom_.teacher.train_logits, 0, d.split.validation);
-    s.validation_agreement = nn::agreement(validation, teacher_validation);
-    s.validation_kl = nn::mean_kl(teacher_validation, validation);
-    s.errors_copied = nn::errors_copied(s.test_logits, classroom_.teacher.test_logits, d.data.test.labels);
-    fmt::print("  {:<26} seed {:<3} {:<20} {:<10} validation {:.4f}  test {:.4f}  agreement {:.4f}\n", who, seed,
-               targets.describe(), kSees[static_cast<int>(sees)], s.scores.validation_accuracy, s.scores.test_accuracy,
-               s.scores.agreement);
-    return runs_.emplace(key, std::move(s)).first->second;
+  void add_teacher(const Teacher& t) { lab_.add_teacher(t.name, t.logits); }
+  // Runs task(i) for every seed i side by side, as the lab runs students: on one thread each, so
+  // that what a task computes (a teacher's logits) does not depend on the core count.
+  void per_seed(size_t seeds, const std::function<void(size_t)>& task) const {
+    tensor::run_side_by_side(static_cast<int64_t>(seeds), lab_.workers(), [&](int64_t i) { task(static_cast<size_t>(i)); });
   }
-  double seconds() const { return seconds_; }
-  size_t count() const { return runs_.size(); }
+  // The student of `teacher` (ignored for hard labels) with these targets and seed.
+  book::StudentKey key(const Teacher& teacher, const book::Targets& targets, uint64_t seed, Sees sees = Sees::tenth) const {
+    return {.config = config(seed, sees),
+            .targets = targets,
+            .transfer = sees == Sees::all_images ? "split" : transfer_name(seed),
+            .teacher = teacher.name};
+  }
+  // Trains the students of `keys` side by side (those not trained yet).
+  void train(const std::vector<book::StudentKey>& keys, const std::string& label) { lab_.run(keys, label, true); }
+  // The students of `teacher` with these targets, one per seed, as keys.
+  std::vector<book::StudentKey> keys(const Teacher& teacher, const book::Targets& targets,
+                                     const std::vector<uint64_t>& seeds, Sees sees = Sees::tenth) const {
+    std::vector<book::StudentKey> out;
+    for (uint64_t seed : seeds) out.push_back(key(teacher, targets, seed, sees));
+    return out;
+  }
+  // A trained student.
+  const book::StudentResult& get(const Teacher& teacher, const book::Targets& targets, uint64_t seed,
+                                 Sees sees = Sees::tenth) const {
+    return lab_.result(key(teacher, targets, seed, sees));
+  }
 
  private:
   const Plan& plan_;
-  const book::Classroom& classroom_;
-  std::map<uint64_t, std::vector<int64_t>> transfers_;
-  std::map<std::string, Student> runs_;
-  double seconds_ = 0;
+  book::Lab& lab_;
 };
 
 // What a section answers: its verdict, and its numbers for results.json.
@@ -177,24 +170,24 @@ struct Setting {
 };
 
 // The setting's numbers from its students, one per seed.
-Setting setting_of(const book::Targets& targets, const std::vector<const Student*>& students) {
+Setting setting_of(const book::Targets& targets, const std::vector<const book::StudentResult*>& students) {
   Setting s{targets, {}, {}, {}, {}, {}, {}, {}};
-  for (const Student* st : students) {
+  for (const book::StudentResult* st : students) {
     s.validation.push_back(st->scores.validation_accuracy);
     s.test.push_back(st->scores.test_accuracy);
-    s.validation_agreement.push_back(st->validation_agreement);
+    s.validation_agreement.push_back(st->scores.validation_agreement);
     s.agreement.push_back(st->scores.agreement);
-    s.validation_kl.push_back(st->validation_kl);
+    s.validation_kl.push_back(st->scores.validation_kl);
     s.kl.push_back(st->scores.kl_to_teacher);
-    s.copied.push_back(st->errors_copied);
+    s.copied.push_back(st->scores.errors_copied);
   }
   return s;
 }
 
 // The students of `teacher` with these targets, one per seed.
-Setting measure(const Teacher& teacher, const book::Targets& targets, const std::vector<uint64_t>& seeds, Runs& runs,
+Setting measure(const Teacher& teacher, const book::Targets& targets, const std::vector<uint64_t>& seeds, Students& runs,
                 Sees sees = Sees::tenth) {
-  std::vector<const Student*> students;
+  std::vector<const book::StudentResult*> students;
   for (uint64_t seed : seeds) students.push_back(&runs.get(teacher, targets, seed, sees));
   return setting_of(targets, students);
 }
@@ -238,7 +231,7 @@ struct AgainstHard {
 // Students of every training image, labels against the plan's soft settings (the regime of the
 // issue's example, where soft targets barely change accuracy: chapter 8).
 std::vector<Setting> all_images(const Plan& plan, const Teacher& teacher, const std::vector<uint64_t>& seeds,
-                                Runs& runs, const book::Options& options, nlohmann::json& json) {
+                                Students& runs, const book::Options& options, nlohmann::json& json) {
   std::vector<Setting> out = {measure(teacher, book::Targets::hard(), seeds, runs, Sees::all_images)};
   for (const book::Targets& t : plan.all_images_settings)
     out.push_back(measure(teacher, t, seeds, runs, Sees::all_images));
@@ -267,8 +260,19 @@ std::vector<Setting> all_images(const Plan& plan, const Teacher& teacher, const 
   return out;
 }
 
-Fidelity fidelity(const Plan& plan, const Teacher& teacher, const std::vector<uint64_t>& seeds, Runs& runs,
+Fidelity fidelity(const Plan& plan, const Teacher& teacher, const std::vector<uint64_t>& seeds, Students& runs,
                   const book::Options& options) {
+  std::vector<book::StudentKey> plan_keys = runs.keys(teacher, book::Targets::hard(), seeds);
+  for (const book::Targets& t : book::soft_grid(plan.temperatures, plan.alphas)) {
+    for (const book::StudentKey& k : runs.keys(teacher, t, seeds)) plan_keys.push_back(k);
+  }
+  for (const book::Targets& t : std::vector<book::Targets>{book::Targets::hard()}) {
+    for (const book::StudentKey& k : runs.keys(teacher, t, seeds, Sees::all_images)) plan_keys.push_back(k);
+  }
+  for (const book::Targets& t : plan.all_images_settings) {
+    for (const book::StudentKey& k : runs.keys(teacher, t, seeds, Sees::all_images)) plan_keys.push_back(k);
+  }
+  runs.train(plan_keys, "fidelity");
   Fidelity out;
   out.settings.push_back(measure(teacher, book::Targets::hard(), seeds, runs));
   for (const book::Targets& t : book::soft_grid(plan.temperatures, plan.alphas)) {
@@ -387,45 +391,53 @@ struct Consistent : Answer {
 };
 
 Consistent consistent_teaching(const Plan& plan, const book::Targets& targets, const Teacher& teacher,
-                               nn::Module& teacher_model, const std::vector<uint64_t>& seeds, Runs& runs,
+                               nn::Module& teacher_model, const std::vector<uint64_t>& seeds, Students& runs,
                                const book::Classroom& classroom, const book::Options& options) {
   const book::BookData& d = classroom.data;
   const book::FixedViews described = book::views_of(runs.config(seeds.front(), Sees::tenth_in_views));
   // The teacher on every view of each seed's transfer set: computed once per seed, the cost of consistency.
-  double seconds = 0;
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<Teacher> on_view(seeds.size());  // per seed
+  std::vector<OnViews> per_seed(seeds.size());
+  runs.per_seed(seeds.size(), [&](size_t i) {
+    const std::vector<int64_t>& transfer = runs.transfer(seeds[i]);
+    tensor::Tensor logits = book::teacher_view_logits(
+        teacher_model, book::views_of(runs.config(seeds[i], Sees::tenth_in_views)), d, transfer);
+    per_seed[i] = teacher_on_views(logits, teacher.logits, transfer, book::labels_of(d.data.train, transfer));
+    on_view[i] = {fmt::format("teacher on views (seed {})", seeds[i]), std::move(logits)};
+  });
+  // Wall time, over as many cores as students get.
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   OnViews on;
-  std::vector<Teacher> on_view;  // per seed
-  for (uint64_t seed : seeds) {
-    const auto start = std::chrono::steady_clock::now();
-    const std::vector<int64_t>& transfer = runs.transfer(seed);
-    tensor::Tensor logits =
-        book::teacher_view_logits(teacher_model, book::views_of(runs.config(seed, Sees::tenth_in_views)), d, transfer);
-    seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const OnViews o = teacher_on_views(logits, teacher.logits, transfer, book::labels_of(d.data.train, transfer));
+  for (size_t i = 0; i < seeds.size(); ++i) {
     const double share = 1.0 / static_cast<double>(seeds.size());
-    on.accuracy_images += share * o.accuracy_images;
-    on.accuracy_views += share * o.accuracy_views;
-    on.changed += share * o.changed;
-    on.kl += share * o.kl;
-    on_view.push_back({fmt::format("teacher on views (seed {})", seed), std::move(logits)});
+    on.accuracy_images += share * per_seed[i].accuracy_images;
+    on.accuracy_views += share * per_seed[i].accuracy_views;
+    on.changed += share * per_seed[i].changed;
+    on.kl += share * per_seed[i].kl;
+    runs.add_teacher(on_view[i]);
   }
   const int64_t images = static_cast<int64_t>(runs.transfer(seeds.front()).size());
   const double table_mb = static_cast<double>(on_view.front().logits.numel()) * 4.0 / 1e6;
   const double used_mb = static_cast<double>(plan.views * images * 10) * 4.0 / 1e6;
   fmt::print(
-      "views: {}, {} per image (epoch e shows view e mod {}); the teacher ran on {} x {} images per seed in "
-      "{:.1f} s per seed; its logits take {:.2f} MB per seed ({:.1f} MB as stored, a row for every training "
-      "image)\n",
-      described.describe(), plan.views, plan.views, plan.views, images, seconds / seeds.size(), used_mb, table_mb);
+      "views: {}, {} per image (epoch e shows view e mod {}); the teacher ran on {} x {} images per seed, "
+      "{:.1f} s for the {} seeds side by side; its logits take {:.2f} MB per seed ({:.1f} MB as stored, a row "
+      "for every training image)\n",
+      described.describe(), plan.views, plan.views, plan.views, images, seconds, seeds.size(), used_mb, table_mb);
   fmt::print(
       "the teacher on the transfer images: accuracy {:.4f} as they are, {:.4f} on their views; on {:.1f}% of "
       "the views its top-1 class differs from the image's, mean KL(view || image) {:.4f} nats\n",
       on.accuracy_images, on.accuracy_views, 100.0 * on.changed, on.kl);
 
+  std::vector<book::StudentKey> plan_keys = runs.keys(teacher, book::Targets::hard(), seeds, Sees::tenth_in_views);
+  for (const book::StudentKey& k : runs.keys(teacher, targets, seeds, Sees::tenth_in_views)) plan_keys.push_back(k);
+  for (size_t i = 0; i < seeds.size(); ++i) plan_keys.push_back(runs.key(on_view[i], targets, seeds[i], Sees::tenth_in_views));
+  runs.train(plan_keys, "consistent teaching");
   Consistent out;
   out.hard = measure(teacher, book::Targets::hard(), seeds, runs, Sees::tenth_in_views);
   out.cached = measure(teacher, targets, seeds, runs, Sees::tenth_in_views);
-  std::vector<const Student*> consistent;
+  std::vector<const book::StudentResult*> consistent;
   for (size_t i = 0; i < seeds.size(); ++i) {
     consistent.push_back(&runs.get(on_view[i], targets, seeds[i], Sees::tenth_in_views));
   }
@@ -463,7 +475,7 @@ Consistent consistent_teaching(const Plan& plan, const book::Targets& targets, c
   out.json = {{"targets", targets.describe()},
               {"views", plan.views},
               {"augmentation", described.describe()},
-              {"teacher_seconds_per_seed", seconds / static_cast<double>(seeds.size())},
+              {"teacher_seconds", seconds},
               {"view_logits_mb_per_seed", used_mb},
               {"view_logits_mb_as_stored", table_mb},
               {"teacher_on_views",
@@ -501,36 +513,46 @@ struct BornAgain : Answer {
 };
 
 // A generation of every seed as the next one's teacher: its logits for every training image.
-std::vector<Teacher> as_teachers(const std::vector<const Student*>& generation, const std::vector<uint64_t>& seeds,
-                                 int number, const book::BookData& d) {
+std::vector<Teacher> as_teachers(const std::vector<const book::StudentResult*>& generation, const std::vector<uint64_t>& seeds,
+                                 int number, const book::BookData& d, Students& runs) {
   std::vector<int64_t> all(static_cast<size_t>(d.data.train.size()));
   for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int64_t>(i);
-  std::vector<Teacher> out;
-  for (size_t i = 0; i < seeds.size(); ++i) {
-    out.push_back({fmt::format("generation {} (seed {})", number, seeds[i]),
-                   book::predict_logits(*generation[i]->model, d.data.train, all, d.norm)});
-  }
+  std::vector<Teacher> out(seeds.size());
+  runs.per_seed(seeds.size(), [&](size_t i) {
+    out[i] = {fmt::format("generation {} (seed {})", number, seeds[i]),
+              book::predict_logits(*generation[i]->model, d.data.train, all, d.norm)};
+  });
+  for (const Teacher& t : out) runs.add_teacher(t);
   return out;
 }
 
 // The students of the given teachers (one per seed) with these targets.
-std::vector<const Student*> taught_by(const std::vector<Teacher>& teachers, const book::Targets& targets,
-                                      const std::vector<uint64_t>& seeds, Runs& runs) {
-  std::vector<const Student*> students;
+std::vector<const book::StudentResult*> taught_by(const std::vector<Teacher>& teachers, const book::Targets& targets,
+                                      const std::vector<uint64_t>& seeds, Students& runs) {
+  std::vector<book::StudentKey> keys;
+  for (size_t i = 0; i < seeds.size(); ++i) keys.push_back(runs.key(teachers[i], targets, seeds[i]));
+  runs.train(keys, fmt::format("students of {}", teachers.front().name.substr(0, teachers.front().name.find(" ("))));
+  std::vector<const book::StudentResult*> students;
   for (size_t i = 0; i < seeds.size(); ++i) students.push_back(&runs.get(teachers[i], targets, seeds[i]));
   return students;
 }
 
-BornAgain born_again(const Plan& plan, const Teacher& teacher, const std::vector<uint64_t>& seeds, Runs& runs,
+BornAgain born_again(const Plan& plan, const Teacher& teacher, const std::vector<uint64_t>& seeds, Students& runs,
                      const book::BookData& d, const book::Options& options) {
   BornAgain out;
-  std::vector<const Student*> current;  // the generation that teaches next, one per seed
+  std::vector<const book::StudentResult*> current;  // the generation that teaches next, one per seed
   for (uint64_t s : seeds) current.push_back(&runs.get(teacher, book::Targets::hard(), s));
   out.generations.push_back(setting_of(book::Targets::hard(), current));
   // The second generation's T and alpha are chosen on validation; every later one uses them.
-  std::vector<Teacher> teachers = as_teachers(current, seeds, 1, d);
+  std::vector<Teacher> teachers = as_teachers(current, seeds, 1, d, runs);
   std::vector<book::Candidate> candidates;
-  for (const book::Targets& t : book::soft_grid(plan.born_again_temperatures, plan.born_again_alphas)) {
+  const std::vector<book::Targets> grid = book::soft_grid(plan.born_again_temperatures, plan.born_again_alphas);
+  std::vector<book::StudentKey> tried;
+  for (const book::Targets& t : grid) {
+    for (size_t i = 0; i < seeds.size(); ++i) tried.push_back(runs.key(teachers[i], t, seeds[i]));
+  }
+  runs.train(tried, "generation 2, every T and alpha");
+  for (const book::Targets& t : grid) {
     const Setting s = setting_of(t, taught_by(teachers, t, seeds, runs));
     candidates.push_back({t, mean(s.validation), s.validation});
   }
@@ -539,7 +561,7 @@ BornAgain born_again(const Plan& plan, const Teacher& teacher, const std::vector
   std::vector<std::vector<double>> own(1);  // per generation and seed, agreement with its teacher (test set)
   std::vector<book::PairedDifference> steps;
   for (int g = 2; g <= plan.generations; ++g) {
-    const std::vector<const Student*> next = taught_by(teachers, chosen, seeds, runs);
+    const std::vector<const book::StudentResult*> next = taught_by(teachers, chosen, seeds, runs);
     out.generations.push_back(setting_of(chosen, next));
     std::vector<double> with_teacher;
     for (size_t i = 0; i < seeds.size(); ++i) {
@@ -548,7 +570,7 @@ BornAgain born_again(const Plan& plan, const Teacher& teacher, const std::vector
     own.push_back(with_teacher);
     steps.push_back(book::paired_difference(out.generations[g - 2].test, out.generations[g - 1].test));
     current = next;
-    if (g < plan.generations) teachers = as_teachers(current, seeds, g, d);
+    if (g < plan.generations) teachers = as_teachers(current, seeds, g, d, runs);
   }
   book::Table table({"generation", "taught by", "test accuracy", "minus its teacher (paired)", "95% CI",
                      "test agreement with its teacher", "with chapter 2's teacher"});
@@ -650,7 +672,8 @@ int chapter(const book::Options& options) {
       "and sees the same batches\n",
       book::StudentConfig{.widths = plan.widths, .epochs = plan.epochs}.describe(plan.fraction, d.split.train.size()),
       seeds.front(), seeds.back());
-  Runs runs(plan, classroom);
+  book::Lab lab(classroom, book::Lab::workers_for(options));
+  Students runs(plan, lab, seeds);
 
   // --- 2. fidelity ------------------------------------------------------------------------------
   book::banner(2, "Fidelity against generalisation");
@@ -672,7 +695,7 @@ int chapter(const book::Options& options) {
                                        fidelity_plot(plan, faithful, consistent, reborn, kl, seeds.size())));
   }
   const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  fmt::print("{} students, {:.0f} s of student training; {:.0f} s in all\n", runs.count(), runs.seconds(), total);
+  fmt::print("{} students, {:.0f} s of student training; {:.0f} s in all\n", lab.trained(), lab.student_seconds(), total);
   nlohmann::json results;
   results["student_training"] = book::StudentConfig{.widths = plan.widths, .epochs = plan.epochs}.to_json();
   results["student_training"]["transfer_fraction"] = plan.fraction;
@@ -682,8 +705,8 @@ int chapter(const book::Options& options) {
   results["fidelity"] = faithful.json;
   results["consistent_teaching"] = consistent.json;
   results["born_again"] = reborn.json;
-  results["students_trained"] = runs.count();
-  results["student_training_seconds"] = runs.seconds();
+  results["students_trained"] = lab.trained();
+  results["student_training_seconds"] = lab.student_seconds();
   results["total_seconds"] = total;
   book::finish_with_verdicts(
       options, results,

@@ -1,6 +1,7 @@
 #include "chapters/common/experiment.h"
 
 #include "nn/metrics.h"
+#include "tensor/ops.h"
 
 #include <fmt/core.h>
 
@@ -27,7 +28,10 @@ nlohmann::json StudentScores::to_json() const {
           {"test_nll", test_nll},
           {"test_ece", test_ece},
           {"agreement", agreement},
-          {"kl_to_teacher", kl_to_teacher}};
+          {"kl_to_teacher", kl_to_teacher},
+          {"validation_agreement", validation_agreement},
+          {"validation_kl", validation_kl},
+          {"errors_copied", errors_copied}};
 }
 
 StudentScores score_student(nn::Module& model, const Classroom& classroom, tensor::Tensor* test_logits,
@@ -43,6 +47,10 @@ StudentScores score_student(nn::Module& model, const Classroom& classroom, tenso
   s.test_ece = nn::expected_calibration_error(test, d.data.test.labels);
   s.agreement = nn::agreement(test, classroom.teacher.test_logits);
   s.kl_to_teacher = nn::mean_kl(classroom.teacher.test_logits, test);
+  const tensor::Tensor teacher_validation = tensor::index_select(classroom.teacher.train_logits, 0, d.split.validation);
+  s.validation_agreement = nn::agreement(validation, teacher_validation);
+  s.validation_kl = nn::mean_kl(teacher_validation, validation);
+  s.errors_copied = nn::errors_copied(test, classroom.teacher.test_logits, d.data.test.labels);
   if (test_logits != nullptr) *test_logits = test;
   if (validation_logits != nullptr) *validation_logits = validation;
   return s;

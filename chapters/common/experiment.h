@@ -41,12 +41,17 @@ struct StudentScores {
   double test_ece = 0;             ///< expected calibration error on the test set (15 bins)
   double agreement = 0;            ///< fraction of test images where student and teacher agree (top-1)
   double kl_to_teacher = 0;        ///< mean KL(teacher || student) over the test set at T = 1, nats
+  double validation_agreement = 0; ///< top-1 agreement with the teacher on the validation split (what fidelity is chosen on)
+  double validation_kl = 0;        ///< mean KL(teacher || student) on the validation split, nats
+  double errors_copied = 0;        ///< of the teacher's wrong test answers, the share the student gives too (`nn::errors_copied`)
   /// \brief The scores as a JSON object.
   nlohmann::json to_json() const;
 };
 
 /// \ingroup chapters
-/// \brief Scores a student on the validation and test sets (at T = 1).
+/// \brief Scores a student on the validation and test sets (at T = 1), against the labels and
+/// against the book's teacher. Its reductions run on the calling thread's kernels: in a lab
+/// worker, on one thread, so the scores do not depend on the core count.
 /// \param model the student \param classroom data and teacher
 /// \param test_logits if given, receives the student's [N_test, 10] test logits
 /// \param validation_logits if given, receives its [N_validation, 10] validation logits

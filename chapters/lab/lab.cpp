@@ -25,7 +25,13 @@ double cost(const StudentKey& key, const Lab& lab) {
 
 StudentScores not_a_number() {
   const double nan = std::numeric_limits<double>::quiet_NaN();
-  return {nan, nan, -1, nan, nan, nan, nan};
+  StudentScores s;
+  for (double* score : {&s.validation_accuracy, &s.test_accuracy, &s.test_nll, &s.test_ece, &s.agreement,
+                        &s.kl_to_teacher, &s.validation_agreement, &s.validation_kl, &s.errors_copied}) {
+    *score = nan;
+  }
+  s.test_errors = -1;
+  return s;
 }
 
 template <typename Value>
