@@ -50,23 +50,6 @@ const std::vector<StudentPlan> kQuickPlans = {
     {"wide", {784, 64, 64, 10}, 2, 2, {2}, {0.5f}},
 };
 
-// What is measured of each student, by name, for the tables and results.json.
-struct Metric {
-  std::string name;
-  std::string key;  // in results.json
-  int digits;
-  std::function<double(const book::StudentScores&)> get;
-};
-const std::vector<Metric> kMetrics = {
-    {"test accuracy", "test_accuracy", 4, [](const book::StudentScores& s) { return s.test_accuracy; }},
-    {"test errors", "test_errors", 1, [](const book::StudentScores& s) { return static_cast<double>(s.test_errors); }},
-    {"test NLL (nats)", "test_nll", 4, [](const book::StudentScores& s) { return s.test_nll; }},
-    {"test ECE", "test_ece", 4, [](const book::StudentScores& s) { return s.test_ece; }},
-    {"agreement with teacher", "agreement", 4, [](const book::StudentScores& s) { return s.agreement; }},
-    {"KL(teacher || student) (nats)", "kl_to_teacher", 4, [](const book::StudentScores& s) { return s.kl_to_teacher; }},
-    {"validation accuracy", "validation_accuracy", 4, [](const book::StudentScores& s) { return s.validation_accuracy; }},
-};
-
 // A student of a plan: its network and budget, the targets, the seed; the whole training split.
 book::StudentKey student_key(const StudentPlan& plan, const book::Targets& targets, uint64_t seed) {
   return {.config = {.widths = plan.widths, .epochs = plan.epochs, .seed = seed}, .targets = targets};
@@ -148,23 +131,13 @@ StudentOutcome compare_student(const StudentPlan& plan, const book::Options& opt
              tensor::to_string(comparison.chosen.alpha));
 
   // Hard against soft, every metric, at equal budget.
-  book::Table table({"metric", "hard labels", "soft targets", "soft - hard (paired)", "95% CI", "beyond 2 std"});
-  nlohmann::json hard_json, soft_json, difference_json;
-  for (const Metric& m : kMetrics) {
-    const auto get = [&](const book::StudentResult& r) { return m.get(r.scores); };
-    const std::vector<double> h = book::column(comparison.hard, get), s = book::column(comparison.soft, get);
-    const book::PairedDifference d = book::paired_difference(h, s);
-    table.add_row({m.name, book::mean_std(h).to_string(m.digits), book::mean_std(s).to_string(m.digits),
-                   d.to_string(m.digits), d.confidence_interval().to_string(m.digits), d.beyond_two_std() ? "yes" : "no"});
-    hard_json[m.key] = h;
-    soft_json[m.key] = s;
-    difference_json[m.key] = d.to_json();
-  }
+  const book::MetricComparison measured =
+      book::compare_on(book::student_metrics(), comparison.hard, comparison.soft, "hard", "soft");
   fmt::print("the {} student, {} epochs, mean +- std over seeds {} .. {}\n{}", plan.name, plan.epochs, seeds.front(),
-             seeds.back(), table.to_text());
-  book::write_file(options.file("hard_vs_soft_" + plan.name + ".csv"), table.to_csv());
+             seeds.back(), measured.table.to_text());
+  book::write_file(options.file("hard_vs_soft_" + plan.name + ".csv"), measured.table.to_csv());
 
-  const auto best_accuracy = [](const book::StudentResult& r) { return r.best_test_accuracy; };
+  const auto& best_accuracy = book::student_metric("best_epoch_test_accuracy").get;
   const auto best_epoch = [](const book::StudentResult& r) { return static_cast<double>(r.best_epoch); };
   const std::vector<double> hard_acc = book::column(comparison.hard, test_accuracy),
                             soft_acc = book::column(comparison.soft, test_accuracy);
@@ -210,9 +183,9 @@ StudentOutcome compare_student(const StudentPlan& plan, const book::Options& opt
                          {"hard_validation_accuracy_tuning_seeds", book::column(comparison.tuning_hard, validation_accuracy)},
                          {"T", comparison.chosen.temperature},
                          {"alpha", comparison.chosen.alpha},
-                         {"hard", hard_json},
-                         {"soft", soft_json},
-                         {"soft_minus_hard", difference_json},
+                         {"hard", measured.a},
+                         {"soft", measured.b},
+                         {"soft_minus_hard", measured.difference},
                          {"at_best_validation_epoch",
                           {{"hard_test_accuracy", book::column(comparison.hard, best_accuracy)},
                            {"soft_test_accuracy", book::column(comparison.soft, best_accuracy)},

@@ -171,6 +171,49 @@ StudentResult Lab::train_and_score(const Lab& lab, const StudentKey& key, bool k
   return r;
 }
 
+const std::vector<Metric>& student_metrics() {
+  static const std::vector<Metric> metrics = {
+      {"test accuracy", "test_accuracy", 4, [](const StudentResult& r) { return r.scores.test_accuracy; }},
+      {"test errors", "test_errors", 1, [](const StudentResult& r) { return static_cast<double>(r.scores.test_errors); }},
+      {"test NLL (nats)", "test_nll", 4, [](const StudentResult& r) { return r.scores.test_nll; }},
+      {"test ECE", "test_ece", 4, [](const StudentResult& r) { return r.scores.test_ece; }},
+      {"agreement with teacher", "agreement", 4, [](const StudentResult& r) { return r.scores.agreement; }},
+      {"KL(teacher || student) (nats)", "kl_to_teacher", 4, [](const StudentResult& r) { return r.scores.kl_to_teacher; }},
+      {"teacher's errors copied", "errors_copied", 4, [](const StudentResult& r) { return r.scores.errors_copied; }},
+      {"validation accuracy", "validation_accuracy", 4, [](const StudentResult& r) { return r.scores.validation_accuracy; }},
+      {"validation agreement with teacher", "validation_agreement", 4,
+       [](const StudentResult& r) { return r.scores.validation_agreement; }},
+      {"test accuracy at the best validation epoch", "best_epoch_test_accuracy", 4,
+       [](const StudentResult& r) { return r.best_test_accuracy; }},
+  };
+  return metrics;
+}
+
+const Metric& student_metric(const std::string& key) {
+  for (const Metric& m : student_metrics()) {
+    if (m.key == key) return m;
+  }
+  throw std::invalid_argument("student_metric: no metric '" + key + "'");
+}
+
+MetricComparison compare_on(const std::vector<Metric>& metrics, const std::vector<const StudentResult*>& a,
+                            const std::vector<const StudentResult*>& b, const std::string& a_name,
+                            const std::string& b_name) {
+  MetricComparison out{Table({"metric", a_name, b_name, b_name + " - " + a_name + " (paired)", "95% CI", "beyond 2 std"}),
+                       nlohmann::json::object(), nlohmann::json::object(), nlohmann::json::object()};
+  for (const Metric& m : metrics) {
+    const std::vector<double> x = column(a, m.get), y = column(b, m.get);
+    const PairedDifference d = paired_difference(x, y);
+    out.table.add_row({m.name, mean_std(x).to_string(m.digits), mean_std(y).to_string(m.digits), d.to_string(m.digits),
+                       x.size() >= 2 ? d.confidence_interval().to_string(m.digits) : "-",
+                       d.beyond_two_std() ? "yes" : "no"});
+    out.a[m.key] = x;
+    out.b[m.key] = y;
+    out.difference[m.key] = d.to_json();
+  }
+  return out;
+}
+
 int64_t diverged_count(const std::vector<const StudentResult*>& results) {
   return std::count_if(results.begin(), results.end(), [](const StudentResult* r) { return r->diverged; });
 }

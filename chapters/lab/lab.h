@@ -6,6 +6,7 @@
 
 #include "chapters/common/experiment.h"
 #include "chapters/common/fit.h"
+#include "chapters/common/report.h"
 #include "chapters/common/student.h"
 
 #include <compare>
@@ -148,6 +149,43 @@ int64_t diverged_count(const std::vector<const StudentResult*>& results);
 /// \brief One number of each result, in order (NaN for a diverged student's scores).
 std::vector<double> column(const std::vector<const StudentResult*>& results,
                            const std::function<double(const StudentResult&)>& get);
+
+/// \ingroup chapters
+/// \brief One number measured of every student, declared once: its name in tables, its key in
+/// results.json, its digits, how to read it. A table, results.json and a plot series of it all
+/// come from this declaration (`compare_on`).
+struct Metric {
+  std::string name;  ///< as a table row says it, e.g. "test NLL (nats)"
+  std::string key;   ///< in results.json, e.g. "test_nll"
+  int digits = 4;    ///< decimals in tables
+  std::function<double(const StudentResult&)> get;  ///< the number, of one student
+};
+
+/// \ingroup chapters
+/// \brief What the book measures of every student (`StudentScores`, and the test accuracy of the
+/// best validation epoch), in the order tables show it.
+const std::vector<Metric>& student_metrics();
+
+/// \ingroup chapters
+/// \brief The metric of `key`. \throws std::invalid_argument naming the key when there is none.
+const Metric& student_metric(const std::string& key);
+
+/// \ingroup chapters
+/// \brief Two groups of students compared seed by seed on every metric: a row per metric (mean +-
+/// std of each, the paired difference b - a, its 95% CI, whether beyond 2 std), and the same as
+/// JSON: `a` and `b` (per-seed values by key) and `difference` (`PairedDifference::to_json` by key).
+struct MetricComparison {
+  Table table;                      ///< metric, a, b, b - a (paired), 95% CI, beyond 2 std
+  nlohmann::json a, b, difference;  ///< by metric key
+};
+
+/// \ingroup chapters
+/// \brief Compares `b` with `a` (one student per seed each, in the same seed order) on `metrics`.
+/// \param a_name \param b_name column titles, e.g. "hard labels", "soft targets"
+/// \throws std::invalid_argument when a and b differ in length or are empty.
+MetricComparison compare_on(const std::vector<Metric>& metrics, const std::vector<const StudentResult*>& a,
+                            const std::vector<const StudentResult*>& b, const std::string& a_name,
+                            const std::string& b_name);
 
 /// \ingroup chapters
 /// \brief What `compare_hard_soft` measured: the tuning students, the choice, and the paired ones.
