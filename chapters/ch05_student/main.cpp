@@ -75,33 +75,9 @@ void print_students(const book::HardSoftComparison& c) {
   }
 }
 
-// What one student's comparison gives the report.
-struct StudentOutcome {
-  book::HardSoftComparison comparison;
-  book::Verdict verdict;
-  nlohmann::json json;
-};
-
-// Section 3 for one student: the grid on the tuning seeds, the paired comparison, its tables and plots.
-StudentOutcome compare_student(const StudentPlan& plan, const book::Options& options, book::Lab& lab) {
-  const book::Classroom& classroom = lab.classroom();
-  const std::vector<uint64_t> tuning_seeds = book::seed_range(options.seed, kTuningSeeds);
-  const std::vector<uint64_t> seeds = book::seed_range(options.seed + kTuningSeeds, plan.seeds);
-  {
-    tensor::Generator preview(options.seed);
-    const auto mlp = book::make_mlp(plan.widths, preview);
-    fmt::print("\nthe {} student, {} parameters, {} epochs; T and alpha from T in {{{}}} x alpha in {{{}}}, on seeds {} "
-               "and {}; compared on seeds {} .. {}\n{}",
-               plan.name, mlp->parameter_count(), plan.epochs, fmt::join(plan.temperatures, ", "),
-               fmt::join(plan.alphas, ", "), tuning_seeds.front(), tuning_seeds.back(), seeds.front(), seeds.back(),
-               mlp->summary());
-  }
-  const auto student = [&](const book::Targets& targets, uint64_t seed) { return student_key(plan, targets, seed); };
-  book::HardSoftComparison comparison = book::compare_hard_soft(
-      lab, student, book::soft_grid(plan.temperatures, plan.alphas), tuning_seeds, seeds, "the " + plan.name + " student");
-  print_students(comparison);
-
-  // The grid: validation accuracy averaged over the tuning seeds.
+// What was tried on the tuning seeds: validation accuracy per T and alpha, a table and a plot.
+void report_grid(const StudentPlan& plan, const book::HardSoftComparison& comparison, const book::Options& options) {
+  const std::vector<uint64_t>& tuning_seeds = comparison.tuning_seeds;
   std::vector<std::string> headers = {"alpha \\ T"};
   for (float t : plan.temperatures) headers.push_back(tensor::to_string(t));
   book::Table grid_table(headers);
@@ -129,6 +105,36 @@ StudentOutcome compare_student(const StudentPlan& plan, const book::Options& opt
   fmt::print("{}\n", book::save_plot(options.out, "validation_grid_" + plan.name, grid_plot));
   fmt::print("chosen: T = {}, alpha = {}\n", tensor::to_string(comparison.chosen.temperature),
              tensor::to_string(comparison.chosen.alpha));
+
+}
+
+// What one student's comparison gives the report.
+struct StudentOutcome {
+  book::HardSoftComparison comparison;
+  book::Verdict verdict;
+  nlohmann::json json;
+};
+
+// Section 3 for one student: the grid on the tuning seeds, the paired comparison, its tables and plots.
+StudentOutcome compare_student(const StudentPlan& plan, const book::Options& options, book::Lab& lab) {
+  const book::Classroom& classroom = lab.classroom();
+  const std::vector<uint64_t> tuning_seeds = book::seed_range(options.seed, kTuningSeeds);
+  const std::vector<uint64_t> seeds = book::seed_range(options.seed + kTuningSeeds, plan.seeds);
+  {
+    tensor::Generator preview(options.seed);
+    const auto mlp = book::make_mlp(plan.widths, preview);
+    fmt::print("\nthe {} student, {} parameters, {} epochs; T and alpha from T in {{{}}} x alpha in {{{}}}, on seeds {} "
+               "and {}; compared on seeds {} .. {}\n{}",
+               plan.name, mlp->parameter_count(), plan.epochs, fmt::join(plan.temperatures, ", "),
+               fmt::join(plan.alphas, ", "), tuning_seeds.front(), tuning_seeds.back(), seeds.front(), seeds.back(),
+               mlp->summary());
+  }
+  const auto student = [&](const book::Targets& targets, uint64_t seed) { return student_key(plan, targets, seed); };
+  book::HardSoftComparison comparison = book::compare_hard_soft(
+      lab, student, book::soft_grid(plan.temperatures, plan.alphas), tuning_seeds, seeds, "the " + plan.name + " student");
+  print_students(comparison);
+
+  report_grid(plan, comparison, options);
 
   // Hard against soft, every metric, at equal budget.
   const book::MetricComparison measured =

@@ -604,26 +604,34 @@ book::Series gain_series(const std::string& name, const std::vector<const Teache
   return s;
 }
 
-}  // namespace
-
-int chapter(const book::Options& options) {
-  fmt::print("Chapter 9: what makes a good teacher (seed {}{})\n", options.seed, options.quick ? ", --quick" : "");
-  const Plan& plan = options.quick ? kQuickPlan : kPlan;
-  const std::vector<uint64_t> seeds = book::seed_range(options.seed, plan.seeds);
-  const auto start = std::chrono::steady_clock::now();
-
-  // --- 1. data, teachers, student ------------------------------------------------------------
-  book::banner(1, "Data, the teachers and the student");
-  const book::Classroom classroom = book::open_classroom(options);
-  const book::BookData& d = classroom.data;
-  std::vector<Teacher> course;
-  for (book::NamedTeacher& t : book::load_or_train_teacher_course(options, d)) {
-    course.push_back(measure(t.name,
-                             fmt::format("chapter 2's teacher after {} epoch{}", t.epochs, t.epochs == 1 ? "" : "s"),
-                             t.epochs, std::move(t.cache), d, plan.bins));
+// Every teacher of the chapter: chapter 2's course, the short teachers, their smoothed twins and
+// their ensembles.
+struct Staff {
+  std::vector<Teacher> course;    // chapter 2's teacher after 1, 2, 4, 8, 16 epochs and finished
+  std::vector<Teacher> members;   // short teachers of seeds N, N+1, ...
+  std::vector<Teacher> smoothed;  // a twin of each member, trained with label smoothing
+  Teacher mean_p, mean_z;         // the members' ensemble: probabilities averaged (teaches), logits averaged
+  // All of them, in the order of the teachers' table.
+  std::vector<const Teacher*> all() const {
+    std::vector<const Teacher*> out;
+    for (const std::vector<Teacher>* group : {&course, &members, &smoothed}) {
+      for (const Teacher& t : *group) out.push_back(&t);
+    }
+    out.push_back(&mean_p);
+    out.push_back(&mean_z);
+    return out;
   }
-  // The short teachers: chapter 2's settings but for the epochs, trained here once and cached in
-  // `out/teachers` (seed included in what the cache must match).
+};
+
+// Section 1: chapter 2's course (cached by it), and the short teachers, trained here once and cached
+// in `out/teachers` (chapter 2's settings but for the epochs; seed included in what the cache must match).
+Staff gather_teachers(const Plan& plan, const book::Options& options, const book::BookData& d) {
+  Staff staff;
+  for (book::NamedTeacher& t : book::load_or_train_teacher_course(options, d)) {
+    staff.course.push_back(measure(t.name,
+                                   fmt::format("chapter 2's teacher after {} epoch{}", t.epochs, t.epochs == 1 ? "" : "s"),
+                                   t.epochs, std::move(t.cache), d, plan.bins));
+  }
   const std::string teacher_dir = options.file("teachers");
   book::TeacherConfig short_config = book::teacher_config(options);
   short_config.epochs = plan.teacher_epochs;
@@ -642,90 +650,51 @@ int chapter(const book::Options& options) {
                                smoothing > 0 ? ", label smoothing " + tensor::to_string(smoothing) : ""),
                    c.epochs, std::move(cache), d, plan.bins);
   };
-  std::vector<Teacher> members;
-  for (int k = 0; k < plan.members; ++k)
-    members.push_back(short_teacher(options.seed + static_cast<uint64_t>(k), 0.0f));
-  std::vector<Teacher> smoothed;  // a twin of each member, trained with label smoothing
+  for (int k = 0; k < plan.members; ++k) staff.members.push_back(short_teacher(options.seed + static_cast<uint64_t>(k), 0.0f));
   for (int k = 0; k < plan.members; ++k) {
-    smoothed.push_back(short_teacher(options.seed + static_cast<uint64_t>(k), plan.smoothing));
+    staff.smoothed.push_back(short_teacher(options.seed + static_cast<uint64_t>(k), plan.smoothing));
   }
   std::vector<book::TeacherCache> member_caches;
-  for (const Teacher& m : members) member_caches.push_back(m.cache);
-  const Teacher mean_p =
-      measure("ensemble", fmt::format("{} plain teachers, probabilities averaged", members.size()), 0,
-              book::average_teachers(member_caches, book::Averaging::probabilities), d, plan.bins);
-  const Teacher mean_z = measure("ensemble_logits", fmt::format("{} plain teachers, logits averaged", members.size()),
-                                 0, book::average_teachers(member_caches, book::Averaging::logits), d, plan.bins);
-  const double teachers_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  fmt::print(
-      "the student: {}; alpha = {}, each teacher's T chosen on validation among {{{}}}; on seeds {} .. {} the "
-      "students of every teacher learn from the same images, start from the same weights and see the same batches\n",
-      book::StudentConfig{.widths = plan.widths, .epochs = plan.epochs}.describe(plan.fraction, d.split.train.size()),
-      tensor::to_string(plan.alpha), fmt::join(plan.temperatures, ", "), seeds.front(), seeds.back());
+  for (const Teacher& m : staff.members) member_caches.push_back(m.cache);
+  staff.mean_p = measure("ensemble", fmt::format("{} plain teachers, probabilities averaged", staff.members.size()), 0,
+                         book::average_teachers(member_caches, book::Averaging::probabilities), d, plan.bins);
+  staff.mean_z = measure("ensemble_logits", fmt::format("{} plain teachers, logits averaged", staff.members.size()), 0,
+                         book::average_teachers(member_caches, book::Averaging::logits), d, plan.bins);
+  return staff;
+}
 
-  // --- 2. the teachers -----------------------------------------------------------------------
-  book::banner(2, "The teachers");
-  std::vector<const Teacher*> all;
-  for (const Teacher& t : course) all.push_back(&t);
-  for (const Teacher& t : members) all.push_back(&t);
-  for (const Teacher& t : smoothed) all.push_back(&t);
-  all.push_back(&mean_p);
-  all.push_back(&mean_z);
-  // Every teacher but the logit-averaged ensemble (measured, never teaching) teaches at each T.
-  book::Lab lab(classroom, book::Lab::workers_for(options));
-  Students runs(plan, lab, seeds);
-  const std::vector<const Teacher*> teaching(all.begin(), all.end() - 1);
-  for (const Teacher* t : teaching) runs.add_teacher(*t);
-  std::vector<book::Targets> grid;
-  for (float t : plan.temperatures) grid.push_back(book::Targets::soft(t, plan.alpha));
+// Section 2: what each teacher is, as a table; returns the teachers as JSON.
+nlohmann::json describe_teachers(const Plan& plan, const Staff& staff, const book::Options& options) {
   book::Table teachers({"teacher", "what", "validation accuracy", "test accuracy", "test NLL", "test ECE", "fitted T",
                         "ECE after", "wrong-class entropy (bits)"});
-  nlohmann::json teachers_json = nlohmann::json::array();
-  for (const Teacher* t : all) {
+  nlohmann::json json = nlohmann::json::array();
+  for (const Teacher* t : staff.all()) {
     teachers.add_row({t->name, t->about, fmt::format("{:.4f}", t->validation_accuracy),
                       fmt::format("{:.4f}", t->test_accuracy), fmt::format("{:.4f}", t->test_nll),
                       fmt::format("{:.4f}", t->test_ece), fmt::format("{:.3f}", t->fitted_t),
                       fmt::format("{:.4f}", t->test_ece_scaled), fmt::format("{:.3f}", t->wrong_entropy_bits)});
-    teachers_json.push_back(t->to_json());
+    json.push_back(t->to_json());
   }
   fmt::print(
       "{}(ECE over {} bins; fitted T: temperature scaling on the validation split; wrong-class entropy on the "
       "training images at T = 1, at most {:.2f} bits)\n",
       teachers.to_text(), plan.bins, std::log2(9.0));
   book::write_file(options.file("teachers.csv"), teachers.to_csv());
+  return json;
+}
 
-  fmt::print("every teacher's students at each T, and the hard students, side by side ({} at once):\n", lab.workers());
-  runs.train(teaching, grid, seeds, "students of every teacher");
-
-  // --- 3. teacher strength ------------------------------------------------------------------
-  book::banner(3, "Teacher strength");
-  const Strength strength = teacher_strength(plan, course, members.front(), seeds, runs, options);
-
-  // --- 4. label smoothing -------------------------------------------------------------------
-  book::banner(4, "Label smoothing");
-  const Answer smoothing = label_smoothing(plan, members, smoothed, seeds, runs, classroom, options);
-
-  // --- 5. the ensemble ------------------------------------------------------------------------
-  book::banner(5, "An ensemble teacher");
-  const Answer ensembles = ensemble(plan, members, mean_p, mean_z, seeds, runs, classroom, options);
-
-  // --- 6. temperature scaling ---------------------------------------------------------------
-  book::banner(6, "Calibration and temperature scaling");
-  const Answer scaling =
-      temperature_scaling(plan, course.back(), strength.taught.back(), seeds, runs, classroom, options);
-
-  // --- 7. report ------------------------------------------------------------------------------
-  book::banner(7, "Report");
-  // Student gain against teacher accuracy: the course, and the short teachers (plain, smoothed, ensemble).
+// Section 7's plot: student gain against teacher accuracy, the course as a line, the short teachers
+// (of other kinds) as points.
+void plot_gain_against_accuracy(const Plan& plan, const Staff& staff, const Strength& strength,
+                                const std::vector<uint64_t>& seeds, Students& runs, const book::Options& options) {
   std::vector<const Teacher*> course_teachers;
   std::vector<const Taught*> course_taught;
-  for (size_t k = 0; k < course.size(); ++k) {
-    course_teachers.push_back(&course[k]);
+  for (size_t k = 0; k < staff.course.size(); ++k) {
+    course_teachers.push_back(&staff.course[k]);
     course_taught.push_back(&strength.taught[k]);
   }
-  // The short teachers are of other kinds: a point each, not a line through them.
   std::vector<book::Series> series = {
-      gain_series(fmt::format("chapter 2's teacher after {} epochs", fmt::join(course_epochs_of(course), ", ")),
+      gain_series(fmt::format("chapter 2's teacher after {} epochs", fmt::join(course_epochs_of(staff.course), ", ")),
                   course_teachers, course_taught)};
   const auto kind = [&](const std::string& name, const std::vector<const Teacher*>& teachers) {
     std::vector<Taught> taught;
@@ -737,12 +706,12 @@ int chapter(const book::Options& options) {
     series.push_back(s);
   };
   std::vector<const Teacher*> plain_ones, smoothed_ones;
-  for (const Teacher& t : members) plain_ones.push_back(&t);
-  for (const Teacher& t : smoothed) smoothed_ones.push_back(&t);
+  for (const Teacher& t : staff.members) plain_ones.push_back(&t);
+  for (const Teacher& t : staff.smoothed) smoothed_ones.push_back(&t);
   kind(fmt::format("{}-epoch teachers", plan.teacher_epochs), plain_ones);
   kind(fmt::format("{}-epoch teachers, label smoothing {}", plan.teacher_epochs, tensor::to_string(plan.smoothing)),
        smoothed_ones);
-  kind("their ensemble", {&mean_p});
+  kind("their ensemble", {&staff.mean_p});
   fmt::print(
       "{}\n",
       book::save_plot(options.out, "gain_vs_teacher_accuracy",
@@ -750,6 +719,62 @@ int chapter(const book::Options& options) {
                                                  "(mean and standard error of {} seeds)",
                                                  seeds.size()),
                                      "teacher test accuracy", "student's soft - hard test accuracy (points)", series}));
+}
+
+}  // namespace
+
+int chapter(const book::Options& options) {
+  fmt::print("Chapter 9: what makes a good teacher (seed {}{})\n", options.seed, options.quick ? ", --quick" : "");
+  const Plan& plan = options.quick ? kQuickPlan : kPlan;
+  const std::vector<uint64_t> seeds = book::seed_range(options.seed, plan.seeds);
+  const auto start = std::chrono::steady_clock::now();
+
+  // --- 1. data, teachers, student ------------------------------------------------------------
+  book::banner(1, "Data, the teachers and the student");
+  const book::Classroom classroom = book::open_classroom(options);
+  const book::BookData& d = classroom.data;
+  const Staff staff = gather_teachers(plan, options, d);
+  const double teachers_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  fmt::print(
+      "the student: {}; alpha = {}, each teacher's T chosen on validation among {{{}}}; on seeds {} .. {} the "
+      "students of every teacher learn from the same images, start from the same weights and see the same batches\n",
+      book::StudentConfig{.widths = plan.widths, .epochs = plan.epochs}.describe(plan.fraction, d.split.train.size()),
+      tensor::to_string(plan.alpha), fmt::join(plan.temperatures, ", "), seeds.front(), seeds.back());
+
+  // --- 2. the teachers -----------------------------------------------------------------------
+  book::banner(2, "The teachers");
+  const nlohmann::json teachers_json = describe_teachers(plan, staff, options);
+  // Every teacher but the logit-averaged ensemble (measured, never teaching) teaches at each T.
+  book::Lab lab(classroom, book::Lab::workers_for(options));
+  Students runs(plan, lab, seeds);
+  std::vector<const Teacher*> teaching = staff.all();
+  teaching.pop_back();
+  for (const Teacher* t : teaching) runs.add_teacher(*t);
+  std::vector<book::Targets> grid;
+  for (float t : plan.temperatures) grid.push_back(book::Targets::soft(t, plan.alpha));
+  fmt::print("every teacher's students at each T, and the hard students, side by side ({} at once):\n", lab.workers());
+  runs.train(teaching, grid, seeds, "students of every teacher");
+
+  // --- 3. teacher strength ------------------------------------------------------------------
+  book::banner(3, "Teacher strength");
+  const Strength strength = teacher_strength(plan, staff.course, staff.members.front(), seeds, runs, options);
+
+  // --- 4. label smoothing -------------------------------------------------------------------
+  book::banner(4, "Label smoothing");
+  const Answer smoothing = label_smoothing(plan, staff.members, staff.smoothed, seeds, runs, classroom, options);
+
+  // --- 5. the ensemble ------------------------------------------------------------------------
+  book::banner(5, "An ensemble teacher");
+  const Answer ensembles = ensemble(plan, staff.members, staff.mean_p, staff.mean_z, seeds, runs, classroom, options);
+
+  // --- 6. temperature scaling ---------------------------------------------------------------
+  book::banner(6, "Calibration and temperature scaling");
+  const Answer scaling =
+      temperature_scaling(plan, staff.course.back(), strength.taught.back(), seeds, runs, classroom, options);
+
+  // --- 7. report ------------------------------------------------------------------------------
+  book::banner(7, "Report");
+  plot_gain_against_accuracy(plan, staff, strength, seeds, runs, options);
   const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   fmt::print("{} students, {:.0f} s of student training; teachers ready after {:.0f} s; {:.0f} s in all\n",
              lab.trained(), lab.student_seconds(), teachers_seconds, total);

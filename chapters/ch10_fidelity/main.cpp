@@ -378,7 +378,7 @@ OnViews teacher_on_views(const tensor::Tensor& view_logits, const tensor::Tensor
   const int64_t k = view_logits.shape()[0], n = view_logits.shape()[1];
   o.accuracy_images = nn::accuracy(images, labels);
   for (int64_t v = 0; v < k; ++v) {
-    const tensor::Tensor view = tensor::index_select(view_logits.narrow(0, v, 1).reshape({n, 10}), 0, transfer);
+    const tensor::Tensor view = tensor::index_select(view_logits.narrow(0, v, 1).reshape({n, book::kClasses}), 0, transfer);
     o.accuracy_views += nn::accuracy(view, labels) / static_cast<double>(k);
     o.changed += (1.0 - nn::agreement(view, images)) / static_cast<double>(k);
     o.kl += nn::mean_kl(view, images) / static_cast<double>(k);

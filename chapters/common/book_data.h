@@ -12,6 +12,10 @@
 namespace book {
 
 /// \ingroup chapters
+/// \brief Fashion-MNIST's classes: the width of every logit vector, teacher's and student's.
+inline constexpr int64_t kClasses = 10;
+
+/// \ingroup chapters
 /// \brief The seed of the validation split, the same in every chapter: the teacher and the
 /// students are tuned on the same held-out images, and never on the test set.
 inline constexpr uint64_t kSplitSeed = 2024;

@@ -14,7 +14,6 @@ namespace book {
 
 namespace {
 
-constexpr int64_t kClasses = 10;
 constexpr int64_t kTShirt = 0, kSandal = 5, kShirt = 6, kSneaker = 7;
 
 // One row of the logits, in double.
@@ -63,7 +62,7 @@ std::vector<ExplorerImage> select_explorer_images(const tensor::Tensor& test_log
   const auto n_images = static_cast<int64_t>(labels.size());
   if (test_logits.shape() != tensor::Shape{n_images, kClasses}) {
     throw tensor::ShapeError("select_explorer_images: logits " + tensor::to_string(test_logits.shape()) + " for " +
-                             std::to_string(n_images) + " labels of 10 classes");
+                             std::to_string(n_images) + " labels of " + std::to_string(kClasses) + " classes");
   }
   const tensor::Tensor logits = test_logits.contiguous();
   std::vector<ExplorerImage> chosen;

@@ -29,7 +29,7 @@ std::vector<EpochRecord> fit(nn::Module& model, nn::Optimizer& opt, nn::DataLoad
       if (transform) transform(batch, epoch);
       opt.set_lr(nn::cosine_lr(config.lr, step, total_steps));
       opt.zero_grad();
-      const autograd::Var value = loss(model(autograd::Var(batch.images)), batch);
+      const autograd::Var value = loss(model(autograd::Var(batch.images)), batch, epoch);
       const float l = value.value().item();
       if (!std::isfinite(l)) {
         model.eval();

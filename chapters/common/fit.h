@@ -47,8 +47,9 @@ class Diverged : public std::runtime_error {
 };
 
 /// \ingroup chapters
-/// \brief A batch's loss from the model's logits for it.
-using BatchLoss = std::function<autograd::Var(const autograd::Var& logits, const nn::Batch& batch)>;
+/// \brief A batch's loss from the model's logits for it; `epoch` counts from 0 (what a student
+/// that sees view e mod K of its images reads its teacher's logits by).
+using BatchLoss = std::function<autograd::Var(const autograd::Var& logits, const nn::Batch& batch, int64_t epoch)>;
 
 /// \ingroup chapters
 /// \brief Changes a batch before the model sees it (augmentation); `epoch` counts from 0.

@@ -103,8 +103,8 @@ TrainedStudent train_student(const StudentConfig& c, const Targets& targets, con
                              const std::vector<int64_t>& transfer, const tensor::Tensor& teacher_train_logits,
                              bool progress, const EpochObserver& observe) {
   const int64_t n = d.data.train.size();
-  const bool per_view = c.views > 0 && teacher_train_logits.shape() == tensor::Shape{c.views, n, 10};
-  if (targets.uses_teacher() && !per_view && teacher_train_logits.shape() != tensor::Shape{n, 10}) {
+  const bool per_view = c.views > 0 && teacher_train_logits.shape() == tensor::Shape{c.views, n, kClasses};
+  if (targets.uses_teacher() && !per_view && teacher_train_logits.shape() != tensor::Shape{n, kClasses}) {
     throw tensor::ShapeError("train_student: teacher logits " + tensor::to_string(teacher_train_logits.shape()) +
                              " do not cover the " + std::to_string(n) + " training images" +
                              (c.views > 0 ? " (or their " + std::to_string(c.views) + " views)" : ""));
@@ -113,21 +113,19 @@ TrainedStudent train_student(const StudentConfig& c, const Targets& targets, con
   TrainedStudent s{make_mlp(c.widths, gen), {}, nullptr, 0};
   nn::DataLoader loader(d.data.train, transfer, c.batch, true, gen.next_u64(), d.norm);
   nn::SGD opt(s.model->parameters(), c.lr, 0.9f);
-  // With views, the batch is turned into view e mod K of its images, and a per-view teacher is read
-  // on that view.
+  // With views, every batch of epoch e is made of view e mod K of its images, and a per-view
+  // teacher is read on that same view.
   BatchTransform transform;
-  int64_t view = 0;
   if (c.views > 0) {
-    transform = [&, views = views_of(c)](nn::Batch& b, int64_t epoch) {
-      view = epoch % c.views;
-      views.apply(b.images, b.indices, view);
-    };
+    transform = [&c, views = views_of(c)](nn::Batch& b, int64_t epoch) { views.apply(b.images, b.indices, epoch % c.views); };
   }
-  BatchLoss loss = [](const autograd::Var& logits, const nn::Batch& b) { return nn::cross_entropy(logits, b.labels); };
+  BatchLoss loss = [](const autograd::Var& logits, const nn::Batch& b, int64_t) {
+    return nn::cross_entropy(logits, b.labels);
+  };
   if (targets.uses_teacher()) {
-    loss = [&](const autograd::Var& logits, const nn::Batch& b) {
-      const tensor::Tensor teacher = per_view ? teacher_train_logits.narrow(0, view, 1).reshape({n, 10})
-                                              : teacher_train_logits;
+    loss = [&](const autograd::Var& logits, const nn::Batch& b, int64_t epoch) {
+      const tensor::Tensor teacher =
+          per_view ? teacher_train_logits.narrow(0, epoch % c.views, 1).reshape({n, kClasses}) : teacher_train_logits;
       return student_loss(targets, logits, tensor::index_select(teacher, 0, b.indices), b.labels);
     };
   }

@@ -75,7 +75,7 @@ std::shared_ptr<nn::Sequential> make_teacher(const TeacherConfig& c, tensor::Gen
   m->emplace<nn::Linear>(c.conv2 * 7 * 7, c.hidden, gen);
   m->emplace<nn::ReLU>();
   m->emplace<nn::Dropout>(c.dropout_hidden, gen);
-  m->emplace<nn::Linear>(c.hidden, 10, gen);
+  m->emplace<nn::Linear>(c.hidden, kClasses, gen);
   return m;
 }
 
@@ -100,7 +100,7 @@ TrainedTeacher train_teacher(const TeacherConfig& c, const BookData& d) {
   };
   const float smoothing = c.label_smoothing;
   t.curve = fit(*t.model, opt, loader, d, fit_config,
-                [smoothing](const autograd::Var& logits, const nn::Batch& b) {
+                [smoothing](const autograd::Var& logits, const nn::Batch& b, int64_t) {
                   return nn::cross_entropy(logits, b.labels, smoothing);
                 },
                 transform);
@@ -185,8 +185,8 @@ std::optional<TeacherCache> read_teacher(const std::string& dir, const std::stri
     if (!std::filesystem::exists(parameters) || nn::load_tensors(parameters).metadata != ck.metadata) {
       why = cache + " in " + dir + " holds parameters and logits of different runs";
     } else if (compared(found) != compared(key) || ck.tensors.size() != 2 ||
-               ck.tensors[0].second.shape() != tensor::Shape{d.data.train.size(), 10} ||
-               ck.tensors[1].second.shape() != tensor::Shape{d.data.test.size(), 10}) {
+               ck.tensors[0].second.shape() != tensor::Shape{d.data.train.size(), kClasses} ||
+               ck.tensors[1].second.shape() != tensor::Shape{d.data.test.size(), kClasses}) {
       why = cache + " at " + path + " is from another configuration";
     } else {
       return TeacherCache{ck.tensors[0].second, ck.tensors[1].second, found};

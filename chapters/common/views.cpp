@@ -46,7 +46,7 @@ std::string FixedViews::describe() const { return nn::Augmentation(config_, seed
 
 tensor::Tensor teacher_view_logits(nn::Module& teacher, const FixedViews& views, const BookData& d,
                                    const std::vector<int64_t>& indices) {
-  const int64_t n = d.data.train.size(), classes = 10, batch = 256;
+  const int64_t n = d.data.train.size(), classes = kClasses, batch = 256;
   tensor::Tensor out = tensor::Tensor::full({views.count(), n, classes}, std::numeric_limits<float>::quiet_NaN());
   // Evaluation mode while it runs, and the caller's mode back however it ends.
   struct Mode {

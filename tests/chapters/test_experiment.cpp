@@ -182,7 +182,7 @@ TEST_CASE("students: the same seed gives the same weights, and soft targets chan
     nn::SGD opt(model->parameters(), 0.01f);
     nn::DataLoader loader(data.data.train, transfer, 100, true, 1, data.norm);
     const auto curve = book::fit(*model, opt, loader, data, {.label = "t", .epochs = 5, .progress = false, .validate_every = 2},
-                                 [](const autograd::Var& logits, const nn::Batch& b) { return nn::cross_entropy(logits, b.labels); });
+                                 [](const autograd::Var& logits, const nn::Batch& b, int64_t) { return nn::cross_entropy(logits, b.labels); });
     REQUIRE(curve.size() == 3);
     CHECK(curve[0].epoch == 2);
     CHECK(curve[1].epoch == 4);
@@ -213,7 +213,7 @@ TEST_CASE("a loss that is not finite stops training before it reaches the weight
   nn::SGD opt(model->parameters(), 0.05f);
   nn::DataLoader loader(data.data.train, data.split.train, 64, true, 1, data.norm);
   int calls = 0;
-  const book::BatchLoss loss = [&](const autograd::Var& logits, const nn::Batch& b) {
+  const book::BatchLoss loss = [&](const autograd::Var& logits, const nn::Batch& b, int64_t) {
     const autograd::Var l = nn::cross_entropy(logits, b.labels);
     return ++calls == 3 ? autograd::mul(l, std::nanf("")) : l;
   };
