@@ -71,49 +71,45 @@ double bucket_agreement(const nn::Labels& predictions, const nn::Labels& referen
   return static_cast<double>(same) / static_cast<double>(bucket.size());
 }
 
-}  // namespace
+// The chapter's design: how long every student trains, which fractions, which seeds.
+struct Design {
+  int64_t min_epochs, min_steps;
+  std::vector<double> fractions;
+  std::vector<uint64_t> tuning_seeds, seeds;
+};
 
-int chapter(const book::Options& options) {
-  fmt::print("Chapter 6: little data (seed {}{})\n", options.seed, options.quick ? ", --quick" : "");
-  const int64_t min_epochs = options.quick ? 2 : kMinEpochs;
-  const int64_t min_steps = options.quick ? 20 : kMinSteps;
-  const std::vector<double> fractions = options.quick ? std::vector<double>{0.1, 1.0} : kFractions;
-  const std::vector<uint64_t> tuning_seeds = book::seed_range(options.seed, kTuningSeeds);
-  const std::vector<uint64_t> seeds = book::seed_range(options.seed + kTuningSeeds, kSeeds);
-  nlohmann::json results;
+Design design_of(const book::Options& options) {
+  return {options.quick ? 2 : kMinEpochs, options.quick ? 20 : kMinSteps,
+          options.quick ? std::vector<double>{0.1, 1.0} : kFractions, book::seed_range(options.seed, kTuningSeeds),
+          book::seed_range(options.seed + kTuningSeeds, kSeeds)};
+}
 
-  // --- 1. data and teacher ---------------------------------------------------------------
-  book::banner(1, "Data and the cached teacher");
-  const book::Classroom classroom = book::open_classroom(options);
-  const book::BookData& data = classroom.data;
-  const nn::Labels& test_labels = data.data.test.labels;
-  const double teacher = classroom.teacher_test_accuracy;
-
-  // --- 2. transfer sets -------------------------------------------------------------------
-  book::banner(2, "Transfer sets and the training budget");
-  fmt::print("each seed draws its own stratified transfer set from the split's {} training images; the teacher\n"
-             "(trained on all of them) gives soft targets for it; hard and soft students of a seed share the\n"
-             "transfer set, the initial weights and the batches. Every student takes at least {} steps and {}\n"
-             "epochs. T and alpha are chosen per fraction on the {} validation images, by the mean over\n"
-             "seeds {} (each draws its own transfer set: one seed's choice is partly luck), then compared on\n"
-             "seeds {} .. {}.\n",
-             data.split.train.size(), min_steps, min_epochs, data.split.validation.size(),
-             fmt::join(tuning_seeds, ", "), seeds.front(), seeds.back());
-
-  // --- 3. hard against soft at each fraction ------------------------------------------------
-  book::banner(3, "Hard against soft at each fraction");
-  book::Lab lab(classroom, book::Lab::workers_for(options));
-  std::vector<book::HardSoftComparison> measured;
+// What was measured at the fractions: the hard-against-soft comparison of each, its transfer sets'
+// size (every seed's has as many images), the students' epochs, and the wall time.
+struct Measured {
+  std::vector<book::HardSoftComparison> at;
+  std::vector<size_t> images;
+  std::vector<int64_t> epochs;
   std::vector<double> seconds;
-  std::vector<size_t> images;   // per fraction: every seed's transfer set has as many
-  std::vector<int64_t> epochs;  // and the same budget
+};
+
+// Section 3: at each fraction, T and alpha chosen on the tuning seeds, then hard against soft.
+Measured hard_against_soft(const Design& design, book::Lab& lab, const book::Options& options) {
+  const book::BookData& data = lab.classroom().data;
+  const std::vector<double>& fractions = design.fractions;
+  const std::vector<uint64_t>&tuning_seeds = design.tuning_seeds, &seeds = design.seeds;
+  Measured out;
+  std::vector<book::HardSoftComparison>& measured = out.at;
+  std::vector<double>& seconds = out.seconds;
+  std::vector<size_t>& images = out.images;
+  std::vector<int64_t>& epochs = out.epochs;
   for (double fraction : fractions) {
     const auto start = std::chrono::steady_clock::now();
     for (const std::vector<uint64_t>* of : {&tuning_seeds, &seeds}) {
       for (uint64_t seed : *of) lab.add_transfer_set(transfer_name(fraction, seed), book::transfer_set(data, fraction, seed));
     }
     images.push_back(lab.transfer_set(transfer_name(fraction, seeds.front())).size());
-    epochs.push_back(budget_epochs(images.back(), book::StudentConfig{}.batch, min_epochs, min_steps));
+    epochs.push_back(budget_epochs(images.back(), book::StudentConfig{}.batch, design.min_epochs, design.min_steps));
     const auto student = [&](const book::Targets& targets, uint64_t seed) {
       return book::StudentKey{.config = {.widths = kWidths, .epochs = epochs.back(), .seed = seed},
                               .targets = targets,
@@ -143,20 +139,27 @@ int chapter(const book::Options& options) {
              fmt::join(tuning_seeds, ", "), grid_table.to_text());
   book::write_file(options.file("validation_grid.csv"), grid_table.to_csv());
 
-  // --- 4. accuracy against fraction -------------------------------------------------------
-  book::banner(4, "Test accuracy against the size of the transfer set");
+  return out;
+}
+
+// Section 4: test accuracy against the fraction, a table and a plot; returns hard_test_accuracy,
+// soft_test_accuracy (per fraction and seed) and per_fraction for results.json.
+nlohmann::json accuracy_against_fraction(const Design& design, const Measured& measured, double teacher,
+                                         const book::Options& options) {
+  const std::vector<double>& fractions = design.fractions;
+  const std::vector<uint64_t>& seeds = design.seeds;
   book::Table table({"fraction", "images", "epochs", "T", "alpha", "hard labels", "soft targets", "soft - hard (paired)",
                      "beyond 2 std", "teacher gap closed"});
   book::Series hard_series{"hard labels", {}, {}, {}}, soft_series{"soft targets (T, alpha chosen on validation)", {}, {}, {}};
   nlohmann::json hard_json = nlohmann::json::array(), soft_json = nlohmann::json::array(), rows = nlohmann::json::array();
   for (size_t f = 0; f < fractions.size(); ++f) {
-    const book::HardSoftComparison& m = measured[f];
+    const book::HardSoftComparison& m = measured.at[f];
     const std::vector<double> h = test_accuracies(m.hard), s = test_accuracies(m.soft);
     const book::MeanStd hard = book::mean_std(h), soft = book::mean_std(s);
     const book::PairedDifference d = book::paired_difference(h, s);
     nlohmann::json gap_closed = nullptr;  // undefined when the teacher is no better than the hard student
     if (teacher > hard.mean) gap_closed = nn::gap_closed(soft.mean, hard.mean, teacher);
-    table.add_row({percent(fractions[f]), std::to_string(images[f]), std::to_string(epochs[f]),
+    table.add_row({percent(fractions[f]), std::to_string(measured.images[f]), std::to_string(measured.epochs[f]),
                    tensor::to_string(m.chosen.temperature), tensor::to_string(m.chosen.alpha), hard.to_string(),
                    soft.to_string(), d.to_string(), d.beyond_two_std() ? "yes" : "no",
                    gap_closed.is_null() ? "-" : fmt::format("{:.0f}%", 100.0 * gap_closed.get<double>())});
@@ -168,15 +171,15 @@ int chapter(const book::Options& options) {
     hard_json.push_back(h);
     soft_json.push_back(s);
     rows.push_back({{"fraction", fractions[f]},
-                    {"images", images[f]},
-                    {"epochs", epochs[f]},
+                    {"images", measured.images[f]},
+                    {"epochs", measured.epochs[f]},
                     {"T", m.chosen.temperature},
                     {"alpha", m.chosen.alpha},
                     {"hard_validation_accuracy_tuning_seeds", validation_accuracies(m.tuning_hard)},
                     {"validation_grid", book::to_json(m.candidates)},
                     {"soft_minus_hard", d.to_json()},
                     {"gap_closed", gap_closed},
-                    {"seconds", seconds[f]}});
+                    {"seconds", measured.seconds[f]}});
   }
   fmt::print("test accuracy, mean +- std over seeds {} .. {} (teacher {:.4f})\n{}", seeds.front(), seeds.back(), teacher,
              table.to_text());
@@ -190,8 +193,22 @@ int chapter(const book::Options& options) {
                                                       {teacher, teacher}}},
                                                     true}));
 
-  // --- 5. accuracy by the teacher's margin ----------------------------------------------------
-  book::banner(5, "Near the decision boundary: accuracy by the teacher's margin");
+  return {{"hard_test_accuracy", hard_json}, {"soft_test_accuracy", soft_json}, {"per_fraction", rows}};
+}
+
+// Section 5's findings: the buckets for results.json, and the soft - hard gain per bucket on the
+// smallest transfer set (the second verdict's numbers).
+struct ByMargin {
+  nlohmann::json buckets;
+  std::vector<book::PairedDifference> smallest_gain;
+};
+
+// Section 5: the test set in quintiles of the teacher's margin, hard and soft students' accuracy
+// in each, at the smallest and the largest fraction.
+ByMargin accuracy_by_margin(const Design& design, const Measured& measured, const book::Classroom& classroom,
+                            const book::Options& options) {
+  const nn::Labels& test_labels = classroom.data.data.test.labels;
+  const std::vector<double>& fractions = design.fractions;
   // Quintiles of the test set by the teacher's top-1 minus top-2 probability.
   const std::vector<nn::Margin> margin = nn::margins(classroom.teacher.test_logits);
   std::vector<int64_t> order(margin.size());
@@ -201,7 +218,7 @@ int chapter(const book::Options& options) {
   for (size_t k = 0; k < order.size(); ++k) buckets[k * kMarginBuckets / order.size()].push_back(order[k]);
   const nn::Labels teacher_predictions = nn::predictions(classroom.teacher.test_logits);
   // The smallest transfer set and the full one.
-  const std::vector<const book::HardSoftComparison*> extremes = {&measured.front(), &measured.back()};
+  const std::vector<const book::HardSoftComparison*> extremes = {&measured.at.front(), &measured.at.back()};
   const std::vector<double> extreme_fractions = {fractions.front(), fractions.back()};
   std::vector<std::string> headers = {"teacher margin", "images", "teacher"};
   for (double f : extreme_fractions) {
@@ -270,31 +287,18 @@ int chapter(const book::Options& options) {
   book::write_file(options.file("accuracy_by_margin.csv"), bucket_table.to_csv());
   fmt::print("{}\n", book::save_plot(options.out, "accuracy_by_margin", bucket_plot));
 
-  // --- 6. report -------------------------------------------------------------------------
-  book::banner(6, "Report");
-  for (size_t e = 0; e < extremes.size(); ++e) {
-    fmt::print("at {}: {}\n", percent(extreme_fractions[e]),
-               book::paired_difference(test_accuracies(extremes[e]->hard), test_accuracies(extremes[e]->soft)).describe());
-  }
-  results["teacher_test_accuracy"] = teacher;
-  results["student"] = book::StudentConfig{.widths = kWidths}.to_json();
-  results["student"].erase("seed");
-  results["student"].erase("epochs");
-  results["min_epochs"] = min_epochs;
-  results["min_steps"] = min_steps;
-  results["tuning_seeds"] = tuning_seeds;
-  results["seeds"] = seeds;
-  results["fractions"] = fractions;
-  results["hard_test_accuracy"] = hard_json;
-  results["soft_test_accuracy"] = soft_json;
-  results["per_fraction"] = rows;
-  results["margin_buckets"] = bucket_json;
-  results["teacher_config"] = classroom.teacher.config;
+  return {bucket_json, smallest_gain};
+}
+
+// The two verdicts of claim 5: little data, and the least-confident fifth of the test set.
+std::vector<std::pair<std::string, book::Verdict>> verdicts(const Design& design, const Measured& measured,
+                                                             const ByMargin& margins) {
+  const std::vector<double>& fractions = design.fractions;
   // Claim 5, part 1: the gain is real where data is scarce, and larger there than with all of it.
   const book::PairedDifference scarce =
-      book::paired_difference(test_accuracies(measured.front().hard), test_accuracies(measured.front().soft));
+      book::paired_difference(test_accuracies(measured.at.front().hard), test_accuracies(measured.at.front().soft));
   const book::PairedDifference plenty =
-      book::paired_difference(test_accuracies(measured.back().hard), test_accuracies(measured.back().soft));
+      book::paired_difference(test_accuracies(measured.at.back().hard), test_accuracies(measured.at.back().soft));
   book::Verdict little_data = book::soft_beats_hard(
       fmt::format("Soft targets help most when data is scarce: with {} of the training images the soft student beats the "
                   "hard one, by more than with {}",
@@ -305,8 +309,8 @@ int chapter(const book::Options& options) {
   little_data.evidence += fmt::format("; at {}: {}", percent(fractions.back()), plenty.describe());
   // Claim 5, part 2: near the decision boundary. Per seed, the gain on the fifth of the test set
   // where the teacher is least sure minus the gain on the fifth where it is surest.
-  const book::PairedDifference& low = smallest_gain.front();
-  const book::PairedDifference& high = smallest_gain.back();
+  const book::PairedDifference& low = margins.smallest_gain.front();
+  const book::PairedDifference& high = margins.smallest_gain.back();
   const book::PairedDifference boundary_minus_sure = book::paired_difference(high.per_seed, low.per_seed);
   const book::Verdict boundary{
       fmt::format("With {} of the data, soft targets help most near the teacher's decision boundary", percent(fractions.front())),
@@ -317,7 +321,64 @@ int chapter(const book::Options& options) {
       fmt::format("gain on the smallest-margin fifth {}, on the largest-margin fifth {}; excess per seed {}, 95% CI {}",
                   low.to_string(3), high.to_string(3), boundary_minus_sure.to_string(3),
                   boundary_minus_sure.per_seed.size() >= 2 ? boundary_minus_sure.confidence_interval().to_string(3) : "-")};
-  book::finish_with_verdicts(options, results, {{"little_data", little_data}, {"decision_boundary", boundary}});
+  return {{"little_data", little_data}, {"decision_boundary", boundary}};
+}
+
+}  // namespace
+
+int chapter(const book::Options& options) {
+  fmt::print("Chapter 6: little data (seed {}{})\n", options.seed, options.quick ? ", --quick" : "");
+  const Design design = design_of(options);
+
+  // --- 1. data and teacher ---------------------------------------------------------------
+  book::banner(1, "Data and the cached teacher");
+  const book::Classroom classroom = book::open_classroom(options);
+  const book::BookData& data = classroom.data;
+
+  // --- 2. transfer sets -------------------------------------------------------------------
+  book::banner(2, "Transfer sets and the training budget");
+  fmt::print("each seed draws its own stratified transfer set from the split's {} training images; the teacher\n"
+             "(trained on all of them) gives soft targets for it; hard and soft students of a seed share the\n"
+             "transfer set, the initial weights and the batches. Every student takes at least {} steps and {}\n"
+             "epochs. T and alpha are chosen per fraction on the {} validation images, by the mean over\n"
+             "seeds {} (each draws its own transfer set: one seed's choice is partly luck), then compared on\n"
+             "seeds {} .. {}.\n",
+             data.split.train.size(), design.min_steps, design.min_epochs, data.split.validation.size(),
+             fmt::join(design.tuning_seeds, ", "), design.seeds.front(), design.seeds.back());
+
+  // --- 3. hard against soft at each fraction ------------------------------------------------
+  book::banner(3, "Hard against soft at each fraction");
+  book::Lab lab(classroom, book::Lab::workers_for(options));
+  const Measured measured = hard_against_soft(design, lab, options);
+
+  // --- 4. accuracy against fraction -------------------------------------------------------
+  book::banner(4, "Test accuracy against the size of the transfer set");
+  const nlohmann::json by_fraction = accuracy_against_fraction(design, measured, classroom.teacher_test_accuracy, options);
+
+  // --- 5. accuracy by the teacher's margin ----------------------------------------------------
+  book::banner(5, "Near the decision boundary: accuracy by the teacher's margin");
+  const ByMargin margins = accuracy_by_margin(design, measured, classroom, options);
+
+  // --- 6. report -------------------------------------------------------------------------
+  book::banner(6, "Report");
+  for (const size_t f : {size_t{0}, design.fractions.size() - 1}) {
+    const book::HardSoftComparison& m = measured.at[f];
+    fmt::print("at {}: {}\n", percent(design.fractions[f]),
+               book::paired_difference(test_accuracies(m.hard), test_accuracies(m.soft)).describe());
+  }
+  nlohmann::json results = by_fraction;
+  results["teacher_test_accuracy"] = classroom.teacher_test_accuracy;
+  results["student"] = book::StudentConfig{.widths = kWidths}.to_json();
+  results["student"].erase("seed");
+  results["student"].erase("epochs");
+  results["min_epochs"] = design.min_epochs;
+  results["min_steps"] = design.min_steps;
+  results["tuning_seeds"] = design.tuning_seeds;
+  results["seeds"] = design.seeds;
+  results["fractions"] = design.fractions;
+  results["margin_buckets"] = margins.buckets;
+  results["teacher_config"] = classroom.teacher.config;
+  book::finish_with_verdicts(options, results, verdicts(design, measured, margins));
   return 0;
 }
 
