@@ -48,7 +48,7 @@ Options parse_options(int argc, char** argv, const std::string& chapter, const s
                                     "build/book/<chapter>, or build/book-quick/<chapter> with --quick)");
   app.add_option("--data", o.data, "Fashion-MNIST directory (four .gz IDX files)")->capture_default_str();
   app.add_flag("--quick", o.quick, "a seconds-long smoke run on a small subset");
-  app.add_option("--threads", o.threads, "threads to use (0: every core)")->check(CLI::Range(0, kMaxThreads));
+  app.add_option("--threads", o.threads, "cores to use (0: every core): the lab trains as many students side by side, one per core; a teacher splits its products over them")->check(CLI::Range(0, kMaxThreads));
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {

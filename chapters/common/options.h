@@ -21,7 +21,7 @@ struct Options {
   std::string out;       ///< where results go (default `build/book/` and the chapter's name; `build/book-quick/` with --quick)
   std::string data;      ///< the Fashion-MNIST directory
   bool quick = false;    ///< a seconds-long smoke run on a small subset
-  int threads = 0;       ///< 0: every core; at most kMaxThreads
+  int threads = 0;       ///< cores, 0: every core; at most kMaxThreads (the lab trains as many students at once)
 
   /// \brief The book directory: the parent of `out`, where other chapters' results live.
   std::string book_dir() const;
