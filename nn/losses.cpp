@@ -9,30 +9,28 @@
 
 namespace nn {
 
-namespace T = tensor;
-
 namespace {
 
 void require_matrix_pair(const Shape& a, const Shape& b, const char* op, const char* a_name, const char* b_name) {
   if (a.size() != 2 || a != b) {
-    throw T::ShapeError(std::string(op) + ": " + a_name + " " + T::to_string(a) + " and " + b_name + " " +
-                        T::to_string(b) + (a.size() != 2 ? " are not [N, C]" : " differ"));
+    throw tensor::ShapeError(std::string(op) + ": " + a_name + " " + tensor::to_string(a) + " and " + b_name + " " +
+                             tensor::to_string(b) + (a.size() != 2 ? " are not [N, C]" : " differ"));
   }
 }
 
 }  // namespace
 
 Tensor one_hot(const Labels& labels, int64_t classes, float smoothing) {
-  if (classes < 1) throw T::ValueError("one_hot: need at least 1 class, got " + std::to_string(classes));
+  if (classes < 1) throw tensor::ValueError("one_hot: need at least 1 class, got " + std::to_string(classes));
   if (!(smoothing >= 0.0f && smoothing < 1.0f)) {
-    throw T::ValueError("one_hot: smoothing must be in [0, 1), got " + T::to_string(smoothing));
+    throw tensor::ValueError("one_hot: smoothing must be in [0, 1), got " + tensor::to_string(smoothing));
   }
   Tensor q = Tensor::full({static_cast<int64_t>(labels.size()), classes}, smoothing / static_cast<float>(classes));
   float* d = q.data();
   for (size_t n = 0; n < labels.size(); ++n) {
     if (labels[n] < 0 || labels[n] >= classes) {
-      throw T::ValueError("one_hot: label " + std::to_string(labels[n]) + " outside 0.." + std::to_string(classes - 1) +
-                          " (example " + std::to_string(n) + ")");
+      throw tensor::ValueError("one_hot: label " + std::to_string(labels[n]) + " outside 0.." +
+                               std::to_string(classes - 1) + " (example " + std::to_string(n) + ")");
     }
     d[static_cast<int64_t>(n) * classes + labels[n]] += 1.0f - smoothing;
   }
@@ -48,13 +46,13 @@ Var soft_cross_entropy(const Var& logits, const Tensor& target_probs, float temp
 
 Var cross_entropy(const Var& logits, const Labels& labels, float smoothing) {
   if (logits.value().dim() != 2 || logits.shape()[0] != static_cast<int64_t>(labels.size())) {
-    throw T::ShapeError("cross_entropy: logits " + T::to_string(logits.shape()) + " for " +
-                        std::to_string(labels.size()) + " labels");
+    throw tensor::ShapeError("cross_entropy: logits " + tensor::to_string(logits.shape()) + " for " +
+                             std::to_string(labels.size()) + " labels");
   }
   for (size_t n = 0; n < labels.size(); ++n) {
     if (labels[n] < 0 || labels[n] >= logits.shape()[1]) {
-      throw T::ValueError("cross_entropy: label " + std::to_string(labels[n]) + " outside 0.." +
-                          std::to_string(logits.shape()[1] - 1) + " (example " + std::to_string(n) + ")");
+      throw tensor::ValueError("cross_entropy: label " + std::to_string(labels[n]) + " outside 0.." +
+                               std::to_string(logits.shape()[1] - 1) + " (example " + std::to_string(n) + ")");
     }
   }
   return soft_cross_entropy(logits, one_hot(labels, logits.shape()[1], smoothing));
@@ -77,7 +75,7 @@ Var kl_div(const Var& log_q, const Tensor& p) {
 Var soft_target_kl(const Var& student_logits, const Tensor& teacher_logits, float temperature) {
   require_matrix_pair(student_logits.shape(), teacher_logits.shape(), "soft_target_kl", "student", "teacher");
   if (!(temperature > 0.0f)) {
-    throw T::ValueError("soft_target_kl: temperature must be > 0, got " + T::to_string(temperature));
+    throw tensor::ValueError("soft_target_kl: temperature must be > 0, got " + tensor::to_string(temperature));
   }
   const Tensor p_teacher = autograd::softmax(Var(teacher_logits), temperature).value();
   return kl_div(autograd::log_softmax(student_logits, temperature), p_teacher);
@@ -87,14 +85,15 @@ Var distillation_loss(const Var& student_logits, const Tensor& teacher_logits, c
                       float temperature, float alpha) {
   require_matrix_pair(student_logits.shape(), teacher_logits.shape(), "distillation_loss", "student", "teacher");
   if (!(temperature > 0.0f)) {
-    throw T::ValueError("distillation_loss: temperature must be > 0, got " + T::to_string(temperature));
+    throw tensor::ValueError("distillation_loss: temperature must be > 0, got " + tensor::to_string(temperature));
   }
   if (!(alpha >= 0.0f && alpha <= 1.0f)) {
-    throw T::ValueError("distillation_loss: alpha must be in [0, 1], got " + T::to_string(alpha));
+    throw tensor::ValueError("distillation_loss: alpha must be in [0, 1], got " + tensor::to_string(alpha));
   }
   if (alpha < 1.0f && labels.size() != static_cast<size_t>(student_logits.shape()[0])) {
-    throw T::ShapeError("distillation_loss: alpha " + T::to_string(alpha) + " < 1 needs " +
-                        std::to_string(student_logits.shape()[0]) + " labels, got " + std::to_string(labels.size()));
+    throw tensor::ShapeError("distillation_loss: alpha " + tensor::to_string(alpha) + " < 1 needs " +
+                             std::to_string(student_logits.shape()[0]) + " labels, got " +
+                             std::to_string(labels.size()));
   }
   const Var soft = soft_target_kl(student_logits, teacher_logits, temperature);
   if (alpha == 1.0f) return soft * (temperature * temperature);
@@ -112,7 +111,7 @@ Var mse_loss(const Var& prediction, const Tensor& target) {
 Var logit_matching_loss(const Var& student_logits, const Tensor& teacher_logits) {
   require_matrix_pair(student_logits.shape(), teacher_logits.shape(), "logit_matching_loss", "student", "teacher");
   const Var s = autograd::sub(student_logits, autograd::mean(student_logits, 1, true));
-  const Tensor t = T::sub(teacher_logits, T::mean(teacher_logits, 1, true));
+  const Tensor t = tensor::sub(teacher_logits, tensor::mean(teacher_logits, 1, true));
   return mse_loss(s, t) * 0.5f;
 }
 

@@ -10,40 +10,39 @@
 
 namespace nn {
 
-namespace T = tensor;
-
 namespace {
 
 void require_logits(const Tensor& logits, const Labels& labels, const char* op) {
   if (logits.dim() != 2 || logits.shape()[0] != static_cast<int64_t>(labels.size())) {
-    throw T::ShapeError(std::string(op) + ": logits " + T::to_string(logits.shape()) + " for " +
-                        std::to_string(labels.size()) + " labels");
+    throw tensor::ShapeError(std::string(op) + ": logits " + tensor::to_string(logits.shape()) + " for " +
+                             std::to_string(labels.size()) + " labels");
   }
   for (size_t n = 0; n < labels.size(); ++n) {
     if (labels[n] < 0 || labels[n] >= logits.shape()[1]) {
-      throw T::ValueError(std::string(op) + ": label " + std::to_string(labels[n]) + " of example " +
-                          std::to_string(n) + " outside 0.." + std::to_string(logits.shape()[1] - 1));
+      throw tensor::ValueError(std::string(op) + ": label " + std::to_string(labels[n]) + " of example " +
+                               std::to_string(n) + " outside 0.." + std::to_string(logits.shape()[1] - 1));
     }
   }
 }
 
 // An average over no examples has no value: say so rather than return 0/0.
 void require_examples(int64_t n, const char* op) {
-  if (n == 0) throw T::ShapeError(std::string(op) + ": no examples");
+  if (n == 0) throw tensor::ShapeError(std::string(op) + ": no examples");
 }
 
 void require_same(const Tensor& a, const Tensor& b, const char* op) {
   if (a.dim() != 2 || a.shape() != b.shape()) {
-    throw T::ShapeError(std::string(op) + ": logits " + T::to_string(a.shape()) + " and " + T::to_string(b.shape()) +
-                        (a.dim() != 2 ? " are not [N, C]" : " differ"));
+    throw tensor::ShapeError(std::string(op) + ": logits " + tensor::to_string(a.shape()) + " and " +
+                             tensor::to_string(b.shape()) + (a.dim() != 2 ? " are not [N, C]" : " differ"));
   }
 }
 
 }  // namespace
 
 Labels predictions(const Tensor& logits) {
-  if (logits.dim() != 2) throw T::ShapeError("predictions: logits " + T::to_string(logits.shape()) + " are not [N, C]");
-  const std::vector<float> best = T::argmax(logits, 1).to_vector();
+  if (logits.dim() != 2)
+    throw tensor::ShapeError("predictions: logits " + tensor::to_string(logits.shape()) + " are not [N, C]");
+  const std::vector<float> best = tensor::argmax(logits, 1).to_vector();
   return Labels(best.begin(), best.end());
 }
 
@@ -75,7 +74,7 @@ std::vector<std::vector<int64_t>> confusion_matrix(const Tensor& logits, const L
 double mean_nll(const Tensor& logits, const Labels& labels) {
   require_logits(logits, labels, "mean_nll");
   require_examples(logits.shape()[0], "mean_nll");
-  const Tensor log_p = T::log_softmax(logits, 1);
+  const Tensor log_p = tensor::log_softmax(logits, 1);
   const int64_t classes = logits.shape()[1];
   double total = 0.0;
   for (size_t n = 0; n < labels.size(); ++n) total -= log_p.data()[static_cast<int64_t>(n) * classes + labels[n]];
@@ -93,9 +92,9 @@ struct BinSums {
 BinSums bin_sums(const Tensor& logits, const Labels& labels, int64_t bins, const char* op) {
   require_logits(logits, labels, op);
   require_examples(logits.shape()[0], op);
-  if (bins < 1) throw T::ValueError(std::string(op) + ": bins must be >= 1, got " + std::to_string(bins));
+  if (bins < 1) throw tensor::ValueError(std::string(op) + ": bins must be >= 1, got " + std::to_string(bins));
   // The top probability is exp of the top log-probability.
-  const Tensor confidence = T::exp(T::max(T::log_softmax(logits, 1), 1));
+  const Tensor confidence = tensor::exp(tensor::max(tensor::log_softmax(logits, 1), 1));
   const Labels predicted = predictions(logits);
   const auto m = static_cast<size_t>(bins);
   BinSums s{std::vector<double>(m, 0.0), std::vector<double>(m, 0.0), std::vector<double>(m, 0.0)};
@@ -136,8 +135,8 @@ double fit_temperature(const Tensor& logits, const Labels& labels, double min_t,
   require_logits(logits, labels, "fit_temperature");
   require_examples(logits.shape()[0], "fit_temperature");
   if (!(min_t > 0.0) || !(max_t > min_t)) {
-    throw T::ValueError("fit_temperature: the range must have 0 < min_t < max_t, got [" + T::to_string(min_t) + ", " +
-                        T::to_string(max_t) + "]");
+    throw tensor::ValueError("fit_temperature: the range must have 0 < min_t < max_t, got [" +
+                             tensor::to_string(min_t) + ", " + tensor::to_string(max_t) + "]");
   }
   const std::vector<float> z = logits.to_vector();
   const auto classes = static_cast<size_t>(logits.shape()[1]);
@@ -174,7 +173,7 @@ double fit_temperature(const Tensor& logits, const Labels& labels, double min_t,
 std::vector<std::vector<double>> class_similarity(const Tensor& logits, const Labels& labels, float temperature) {
   require_logits(logits, labels, "class_similarity");
   if (!(temperature > 0.0f)) {
-    throw T::ValueError("class_similarity: temperature must be > 0, got " + T::to_string(temperature));
+    throw tensor::ValueError("class_similarity: temperature must be > 0, got " + tensor::to_string(temperature));
   }
   const auto classes = static_cast<size_t>(logits.shape()[1]);
   const Tensor p = autograd::softmax(autograd::Var(logits), temperature).value();
@@ -186,7 +185,7 @@ std::vector<std::vector<double>> class_similarity(const Tensor& logits, const La
     count[y] += 1;
   }
   for (size_t y = 0; y < classes; ++y) {
-    if (count[y] == 0) throw T::ValueError("class_similarity: no row of class " + std::to_string(y));
+    if (count[y] == 0) throw tensor::ValueError("class_similarity: no row of class " + std::to_string(y));
     for (double& v : sum[y]) v /= count[y];
   }
   return sum;
@@ -196,9 +195,12 @@ double wrong_class_entropy_bits(const Tensor& logits, const Labels& labels, floa
   require_logits(logits, labels, "wrong_class_entropy_bits");
   require_examples(logits.shape()[0], "wrong_class_entropy_bits");
   const auto classes = static_cast<size_t>(logits.shape()[1]);
-  if (classes < 2) throw T::ShapeError("wrong_class_entropy_bits: logits " + T::to_string(logits.shape()) + " have no wrong class");
+  if (classes < 2)
+    throw tensor::ShapeError("wrong_class_entropy_bits: logits " + tensor::to_string(logits.shape()) +
+                             " have no wrong class");
   if (!(temperature > 0.0f)) {
-    throw T::ValueError("wrong_class_entropy_bits: temperature must be > 0, got " + T::to_string(temperature));
+    throw tensor::ValueError("wrong_class_entropy_bits: temperature must be > 0, got " +
+                             tensor::to_string(temperature));
   }
   const std::vector<float> z = logits.to_vector();
   double total = 0.0;
@@ -250,7 +252,7 @@ double errors_copied(const Tensor& logits_a, const Tensor& logits_b, const Label
 
 std::vector<Margin> margins(const Tensor& logits) {
   if (logits.dim() != 2 || logits.shape()[1] < 2) {
-    throw T::ShapeError("margins: logits " + T::to_string(logits.shape()) + " are not [N, C] with C >= 2");
+    throw tensor::ShapeError("margins: logits " + tensor::to_string(logits.shape()) + " are not [N, C] with C >= 2");
   }
   const std::vector<float> z = logits.to_vector();
   const auto classes = static_cast<size_t>(logits.shape()[1]);
@@ -276,8 +278,8 @@ std::vector<Margin> margins(const Tensor& logits) {
 double mean_kl(const Tensor& logits_p, const Tensor& logits_q) {
   require_same(logits_p, logits_q, "mean_kl");
   require_examples(logits_p.shape()[0], "mean_kl");
-  const std::vector<float> log_p = T::log_softmax(logits_p, 1).to_vector();
-  const std::vector<float> log_q = T::log_softmax(logits_q, 1).to_vector();
+  const std::vector<float> log_p = tensor::log_softmax(logits_p, 1).to_vector();
+  const std::vector<float> log_q = tensor::log_softmax(logits_q, 1).to_vector();
   double total = 0.0;
   for (size_t i = 0; i < log_p.size(); ++i) {
     const double p = std::exp(static_cast<double>(log_p[i]));
@@ -287,12 +289,13 @@ double mean_kl(const Tensor& logits_p, const Tensor& logits_q) {
 }
 
 double mean_entropy_bits(const Tensor& logits, float temperature) {
-  if (logits.dim() != 2) throw T::ShapeError("mean_entropy_bits: logits " + T::to_string(logits.shape()) + " are not [N, C]");
+  if (logits.dim() != 2)
+    throw tensor::ShapeError("mean_entropy_bits: logits " + tensor::to_string(logits.shape()) + " are not [N, C]");
   require_examples(logits.shape()[0], "mean_entropy_bits");
   if (!(temperature > 0.0f)) {
-    throw T::ValueError("mean_entropy_bits: temperature must be > 0, got " + T::to_string(temperature));
+    throw tensor::ValueError("mean_entropy_bits: temperature must be > 0, got " + tensor::to_string(temperature));
   }
-  const std::vector<float> log_p = T::log_softmax(T::div(logits, temperature), 1).to_vector();
+  const std::vector<float> log_p = tensor::log_softmax(tensor::div(logits, temperature), 1).to_vector();
   double total = 0.0;
   for (float lp : log_p) {
     const double p = std::exp(static_cast<double>(lp));
@@ -303,8 +306,9 @@ double mean_entropy_bits(const Tensor& logits, float temperature) {
 
 double gap_closed(double soft, double hard, double teacher) {
   if (!(teacher > hard)) {
-    throw T::ValueError("gap_closed: the teacher (" + T::to_string(teacher) + ") is not better than the hard student (" +
-                        T::to_string(hard) + "): there is no gap to close");
+    throw tensor::ValueError("gap_closed: the teacher (" + tensor::to_string(teacher) +
+                             ") is not better than the hard student (" + tensor::to_string(hard) +
+                             "): there is no gap to close");
   }
   return (soft - hard) / (teacher - hard);
 }

@@ -9,20 +9,18 @@
 
 namespace nn {
 
-namespace T = tensor;
-
 namespace {
 
 void require(bool ok, const std::string& message) {
-  if (!ok) throw T::ValueError(message);
+  if (!ok) throw tensor::ValueError(message);
 }
 
 }  // namespace
 
 Optimizer::Optimizer(std::vector<Var> params, float lr) : params_(std::move(params)), lr_(lr) {
-  require(lr >= 0.0f, "optimizer: learning rate must be >= 0, got " + T::to_string(lr));
+  require(lr >= 0.0f, "optimizer: learning rate must be >= 0, got " + tensor::to_string(lr));
   for (size_t i = 0; i < params_.size(); ++i) {
-    const std::string which = "optimizer: parameter " + std::to_string(i) + " " + T::to_string(params_[i].shape());
+    const std::string which = "optimizer: parameter " + std::to_string(i) + " " + tensor::to_string(params_[i].shape());
     require(params_[i].requires_grad(), which + " does not require grad");
     require(params_[i].value().is_contiguous(), which + " is a strided view; pass a contiguous tensor");
   }
@@ -34,8 +32,9 @@ namespace {
 // would make the flat update walk off their end.
 void require_same_shape(const Var& param, const Tensor& state, size_t i) {
   if (param.shape() != state.shape() || !param.value().is_contiguous()) {
-    throw T::ShapeError("optimizer step: parameter " + std::to_string(i) + " is now " + T::to_string(param.shape()) +
-                        " (or not contiguous); its optimizer state is " + T::to_string(state.shape()));
+    throw tensor::ShapeError("optimizer step: parameter " + std::to_string(i) + " is now " +
+                             tensor::to_string(param.shape()) + " (or not contiguous); its optimizer state is " +
+                             tensor::to_string(state.shape()));
   }
 }
 
@@ -46,14 +45,14 @@ void Optimizer::zero_grad() {
 }
 
 void Optimizer::set_lr(float lr) {
-  require(lr >= 0.0f, "set_lr: learning rate must be >= 0, got " + T::to_string(lr));
+  require(lr >= 0.0f, "set_lr: learning rate must be >= 0, got " + tensor::to_string(lr));
   lr_ = lr;
 }
 
 SGD::SGD(std::vector<Var> params, float lr, float momentum, bool nesterov, float weight_decay)
     : Optimizer(std::move(params), lr), momentum_(momentum), weight_decay_(weight_decay), nesterov_(nesterov) {
-  require(momentum >= 0.0f && momentum < 1.0f, "SGD: momentum must be in [0, 1), got " + T::to_string(momentum));
-  require(weight_decay >= 0.0f, "SGD: weight_decay must be >= 0, got " + T::to_string(weight_decay));
+  require(momentum >= 0.0f && momentum < 1.0f, "SGD: momentum must be in [0, 1), got " + tensor::to_string(momentum));
+  require(weight_decay >= 0.0f, "SGD: weight_decay must be >= 0, got " + tensor::to_string(weight_decay));
   require(!nesterov || momentum > 0.0f, "SGD: Nesterov needs momentum > 0");
   for (const Var& p : params_) velocity_.push_back(Tensor::zeros(p.shape()));
 }
@@ -70,7 +69,7 @@ void SGD::step() {
     const int64_t n = grad.numel();
     const float mu = momentum_, lambda = weight_decay_, lr = lr_;
     const bool nesterov = nesterov_;
-#pragma omp parallel for schedule(static) if (n >= T::kParallelMinElements)
+#pragma omp parallel for schedule(static) if (n >= tensor::kParallelMinElements)
     for (int64_t j = 0; j < n; ++j) {
       const float gj = g[j] + lambda * theta[j];
       v[j] = mu * v[j] + gj;
@@ -86,10 +85,10 @@ Adam::Adam(std::vector<Var> params, float lr, float beta1, float beta2, float ep
       eps_(eps),
       weight_decay_(weight_decay),
       decoupled_(decoupled) {
-  require(beta1 >= 0.0f && beta1 < 1.0f, "Adam: beta1 must be in [0, 1), got " + T::to_string(beta1));
-  require(beta2 >= 0.0f && beta2 < 1.0f, "Adam: beta2 must be in [0, 1), got " + T::to_string(beta2));
-  require(eps > 0.0f, "Adam: eps must be > 0, got " + T::to_string(eps));
-  require(weight_decay >= 0.0f, "Adam: weight_decay must be >= 0, got " + T::to_string(weight_decay));
+  require(beta1 >= 0.0f && beta1 < 1.0f, "Adam: beta1 must be in [0, 1), got " + tensor::to_string(beta1));
+  require(beta2 >= 0.0f && beta2 < 1.0f, "Adam: beta2 must be in [0, 1), got " + tensor::to_string(beta2));
+  require(eps > 0.0f, "Adam: eps must be > 0, got " + tensor::to_string(eps));
+  require(weight_decay >= 0.0f, "Adam: weight_decay must be >= 0, got " + tensor::to_string(weight_decay));
   for (const Var& p : params_) {
     m_.push_back(Tensor::zeros(p.shape()));
     v_.push_back(Tensor::zeros(p.shape()));
@@ -118,14 +117,14 @@ void Adam::step() {
     const float inverse_c2 = 1.0f / correction2;
     if (decoupled_) {
       const float shrink = 1.0f - lr_ * lambda;
-#pragma omp parallel for schedule(static) if (n >= T::kParallelMinElements)
+#pragma omp parallel for schedule(static) if (n >= tensor::kParallelMinElements)
       for (int64_t j = 0; j < n; ++j) {
         m[j] = b1 * m[j] + (1.0f - b1) * g[j];
         v[j] = b2 * v[j] + (1.0f - b2) * g[j] * g[j];
         theta[j] = theta[j] * shrink - step_size * m[j] / (std::sqrt(v[j] * inverse_c2) + eps);
       }
     } else {
-#pragma omp parallel for schedule(static) if (n >= T::kParallelMinElements)
+#pragma omp parallel for schedule(static) if (n >= tensor::kParallelMinElements)
       for (int64_t j = 0; j < n; ++j) {
         const float gj = g[j] + lambda * theta[j];
         m[j] = b1 * m[j] + (1.0f - b1) * gj;
