@@ -3,6 +3,7 @@
 //
 //   kd_results_page CHAPTER RESULTS_DIR FRAGMENT VERDICT_FRAGMENT ASSETS_DIR
 //   kd_results_page --summary BOOK_DIR CHAPTERS_DIR FRAGMENT CHAPTER...
+//   kd_results_page --robustness RUNS_DIR OUT CHAPTER...
 //
 // Reads the chapter's output directory RESULTS_DIR (e.g. build/book/ch05_student). If it holds
 // a results.json, FRAGMENT becomes an HTML fragment with every table (NAME.csv) and plot
@@ -16,12 +17,18 @@
 // With --summary, FRAGMENT becomes the main page's one-screen summary: a row per CHAPTER (its
 // title from CHAPTERS_DIR/CHAPTER/README.md, linked to its page) with each verdict of its
 // BOOK_DIR/CHAPTER/results.json, holds or not, and the machines the runs came from.
+//
+// With --robustness, OUT becomes a Markdown table per CHAPTER of its verdicts' outcomes in each
+// run of the robustness protocol: RUNS_DIR holds a book directory per run (`default`, `seed11`,
+// `kernel-NAME`, as `./run robustness` writes them), each run a column named with its seed and
+// BLAS kernel; a verdict whose outcome differs between runs is marked fragile.
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <sstream>
@@ -264,9 +271,84 @@ std::string summary(const fs::path& book, const fs::path& chapters_dir, const st
   return html;
 }
 
+// The runs of RUNS_DIR in the protocol's order: the default, the disjoint seed, then the kernels.
+std::vector<fs::path> runs_in(const fs::path& runs_dir) {
+  std::vector<fs::path> runs;
+  for (const auto& entry : fs::directory_iterator(runs_dir)) {
+    if (entry.is_directory()) runs.push_back(entry.path());
+  }
+  const auto rank = [](const fs::path& p) {
+    const std::string name = p.filename().string();
+    return name == "default" ? 0 : name.rfind("seed", 0) == 0 ? 1 : 2;
+  };
+  std::sort(runs.begin(), runs.end(), [&](const fs::path& a, const fs::path& b) {
+    return rank(a) != rank(b) ? rank(a) < rank(b) : a.filename() < b.filename();
+  });
+  return runs;
+}
+
+std::string robustness(const fs::path& runs_dir, const std::vector<std::string>& chapters) {
+  const std::vector<fs::path> runs = runs_in(runs_dir);
+  if (runs.empty()) throw std::runtime_error(runs_dir.string() + ": no runs");
+  std::string md = "# Verdicts under the robustness protocol\n\nRuns: ";
+  for (size_t r = 0; r < runs.size(); ++r) md += (r ? ", " : "") + std::string("`") + runs[r].filename().string() + "`";
+  md += ". A verdict whose outcome is not the same in every run is marked **fragile**.\n";
+  for (const std::string& chapter : chapters) {
+    md += "\n## " + chapter + "\n\n| verdict |";
+    std::vector<nlohmann::json> results;
+    std::string separator = "|---|", machines;
+    for (const fs::path& run : runs) {
+      const fs::path path = run / chapter / "results.json";
+      nlohmann::json r = fs::exists(path) ? nlohmann::json::parse(read(path), nullptr, false) : nlohmann::json();
+      if (r.is_discarded()) throw std::runtime_error(path.string() + ": not valid JSON");
+      md += " " + run.filename().string() + " |";
+      separator += "---|";
+      machines += "- `" + run.filename().string() + "`: " +
+                  (r.is_null() ? std::string("not run") : machine_of(r) + (r.contains("seed") ? ", seed " + r["seed"].dump() : "")) +
+                  "\n";
+      results.push_back(std::move(r));
+    }
+    md += "\n" + separator + "\n";
+    std::vector<std::string> names;  // in the order of the first run that has them
+    for (const nlohmann::json& r : results) {
+      if (r.is_null()) continue;
+      for (const auto& [name, v] : verdicts_of(r)) {
+        if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+      }
+    }
+    for (const std::string& name : names) {
+      std::string row = "| " + verdict_name(name) + " |";
+      std::vector<std::string> outcomes;
+      for (const nlohmann::json& r : results) {
+        std::string cell = "not run";
+        if (!r.is_null()) {
+          for (const auto& [n, v] : verdicts_of(r)) {
+            if (n == name) cell = outcome_of(v);
+          }
+          outcomes.push_back(cell);
+        }
+        row += " " + cell + " |";
+      }
+      const bool fragile = std::adjacent_find(outcomes.begin(), outcomes.end(), std::not_equal_to<>()) != outcomes.end();
+      md += row + (fragile ? " **fragile**" : "") + "\n";
+    }
+    md += "\n" + machines;
+  }
+  return md;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 4 && std::string(argv[1]) == "--robustness") {
+    try {
+      write_atomically(argv[3], robustness(argv[2], std::vector<std::string>(argv + 4, argv + argc)));
+    } catch (const std::exception& e) {
+      std::cerr << "kd_results_page: robustness: " << e.what() << "\n";
+      return 1;
+    }
+    return 0;
+  }
   if (argc >= 5 && std::string(argv[1]) == "--summary") {
     try {
       write_atomically(argv[4], summary(argv[2], argv[3], std::vector<std::string>(argv + 5, argv + argc)));
@@ -278,7 +360,8 @@ int main(int argc, char** argv) {
   }
   if (argc != 6) {
     std::cerr << "usage: kd_results_page CHAPTER RESULTS_DIR FRAGMENT VERDICT_FRAGMENT ASSETS_DIR\n"
-                 "       kd_results_page --summary BOOK_DIR CHAPTERS_DIR FRAGMENT CHAPTER...\n";
+                 "       kd_results_page --summary BOOK_DIR CHAPTERS_DIR FRAGMENT CHAPTER...\n"
+                 "       kd_results_page --robustness RUNS_DIR OUT CHAPTER...\n";
     return 2;
   }
   const std::string chapter = argv[1];

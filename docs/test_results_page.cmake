@@ -74,4 +74,29 @@ expect(${WORK}/out/summary.html "third: <b style=\"color: #4a5a78;\">no effect</
 expect(${WORK}/out/summary.html "wide student: <b")
 expect(${WORK}/out/summary.html "<a href=\"ch98_none.html\">ch98_none</a></td><td><i>not run yet</i>")
 expect(${WORK}/out/summary.html "Chapter 97: a demonstration</a></td><td><i>no verdict")
+
+# --robustness: a table per chapter of each verdict's outcome in every run of the protocol, the
+# default first, then the disjoint seed, then the kernels; a verdict that changes is fragile.
+file(WRITE ${WORK}/runs/kernel-Zen/ch99_test/results.json [=[{"verdicts": {"first": {"outcome": "holds"},
+  "second": {"outcome": "cannot tell"}}, "blas": {"library": "OpenBLAS", "version": "0.3.21", "kernel": "Zen",
+  "threads": 2}, "cpu": "a CPU"}]=])
+file(WRITE ${WORK}/runs/default/ch99_test/results.json [=[{"verdicts": {"first": {"outcome": "holds"},
+  "second": {"outcome": "no effect"}}, "blas": {"library": "OpenBLAS", "version": "0.3.21", "kernel": "Haswell",
+  "threads": 2}, "cpu": "a CPU"}]=])
+file(WRITE ${WORK}/runs/seed11/ch99_test/results.json [=[{"verdicts": {"first": {"outcome": "holds"},
+  "second": {"outcome": "no effect"}}, "seed": 11}]=])
+execute_process(COMMAND ${EXE} --robustness ${WORK}/runs ${WORK}/out/robustness.md ch99_test ch98_none RESULT_VARIABLE status)
+if(NOT status EQUAL 0)
+  message(FATAL_ERROR "kd_results_page --robustness exited with ${status}")
+endif()
+expect(${WORK}/out/robustness.md "| verdict | default | seed11 | kernel-Zen |")
+expect(${WORK}/out/robustness.md "| first | holds | holds | holds |\n")
+expect(${WORK}/out/robustness.md "| second | no effect | no effect | cannot tell | **fragile**")
+expect(${WORK}/out/robustness.md "- `kernel-Zen`: OpenBLAS 0.3.21, Zen kernels; a CPU")
+expect(${WORK}/out/robustness.md "| verdict | default | seed11 | kernel-Zen |\n|---|---|---|---|\n\n- `default`: not run")
+execute_process(COMMAND ${EXE} --robustness ${WORK}/nothing ${WORK}/out/none.md ch99_test RESULT_VARIABLE status
+                ERROR_VARIABLE err)
+if(status EQUAL 0 OR NOT err MATCHES "kd_results_page: robustness: ")
+  message(FATAL_ERROR "a missing runs directory was not an error: ${status} ${err}")
+endif()
 file(REMOVE_RECURSE ${WORK})
