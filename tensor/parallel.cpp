@@ -36,7 +36,9 @@ void run_side_by_side(int64_t count, int workers, const std::function<void(int64
   if (workers < 1) throw ValueError("run_side_by_side: need at least 1 worker, got " + std::to_string(workers));
   if (count <= 0) return;
   const int saved_threads = num_threads();
-  const bool flush = flush_denormal();
+#if defined(__SSE__)
+  const unsigned flush_bits = _mm_getcsr() & kFlushDenormalFlags;  // FTZ and DAZ as the caller has them
+#endif
   std::atomic<int64_t> next{0};
   std::mutex failure_mutex;
   std::exception_ptr failure;
@@ -45,7 +47,9 @@ void run_side_by_side(int64_t count, int workers, const std::function<void(int64
 #pragma omp parallel num_threads(static_cast<int>(std::min<int64_t>(workers, count)))
   {
     omp_set_num_threads(1);
-    set_flush_denormal(flush);
+#if defined(__SSE__)
+    _mm_setcsr((_mm_getcsr() & ~kFlushDenormalFlags) | flush_bits);
+#endif
     for (int64_t i = next++; i < count; i = next++) {
       try {
         task(i);
@@ -79,14 +83,6 @@ void set_flush_denormal(bool on) {
   apply();
 #else
   (void)on;
-#endif
-}
-
-bool flush_denormal() {
-#if defined(__SSE__)
-  return (_mm_getcsr() & kFlushDenormalFlags) == kFlushDenormalFlags;
-#else
-  return false;
 #endif
 }
 

@@ -50,11 +50,6 @@ void run_side_by_side(int64_t count, int workers, const std::function<void(int64
 void set_flush_denormal(bool on);
 
 /// \ingroup tensor
-/// \brief True when the calling thread flushes subnormal floats to zero (`set_flush_denormal`):
-/// what a new worker thread copies to compute the same bits as its caller.
-bool flush_denormal();
-
-/// \ingroup tensor
 /// \brief Which BLAS does the products, and how: what a result should be labelled with,
 /// since another kernel rounds differently.
 struct BlasInfo {

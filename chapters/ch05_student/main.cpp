@@ -211,6 +211,10 @@ void plot_learning_curves(const StudentPlan& plan, const book::HardSoftCompariso
                         "epoch", "validation accuracy", {}};
   for (const auto& [name, run] : {std::pair{std::string("hard labels"), comparison.hard.front()},
                                   std::pair{comparison.chosen.describe(), comparison.soft.front()}}) {
+    if (run->diverged) {
+      fmt::print("{} student, {:<22} diverged at epoch {}: no curve\n", plan.name, name, run->diverged_epoch);
+      continue;
+    }
     book::Series s{name, {}, {}};
     for (const book::EpochRecord& r : run->curve) {
       s.x.push_back(static_cast<double>(r.epoch));
@@ -256,7 +260,11 @@ int chapter(const book::Options& options) {
   const auto pair = lab.run({student_key(plans.front(), book::Targets::hard(), small.seeds.front()),
                              student_key(plans.front(), small.chosen, small.seeds.front())},
                             "the explorer's students", true);
-  book::write_explorer_students(options, classroom, *pair[0]->model, *pair[1]->model, small.chosen, small.seeds.front());
+  if (pair[0]->diverged || pair[1]->diverged) {
+    fmt::print("the explorer's students: one diverged, the explorer keeps the students it had\n");
+  } else {
+    book::write_explorer_students(options, classroom, *pair[0]->model, *pair[1]->model, small.chosen, small.seeds.front());
+  }
 
   // --- 4. learning curves ----------------------------------------------------------------------
   book::banner(4, "Learning curves");

@@ -22,6 +22,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <string>
 
 namespace {
@@ -246,16 +247,15 @@ ByMargin accuracy_by_margin(const Design& design, const Measured& measured, cons
                             {"teacher_accuracy", teacher_accuracy}};
     for (size_t e = 0; e < extremes.size(); ++e) {
       std::vector<double> h, s, h_agree, s_agree;
-      for (const book::StudentResult* run : extremes[e]->hard) {
-        const nn::Labels predictions = nn::predictions(run->test_logits);
-        h.push_back(bucket_agreement(predictions, test_labels, bucket));
-        h_agree.push_back(bucket_agreement(predictions, teacher_predictions, bucket));
-      }
-      for (const book::StudentResult* run : extremes[e]->soft) {
-        const nn::Labels predictions = nn::predictions(run->test_logits);
-        s.push_back(bucket_agreement(predictions, test_labels, bucket));
-        s_agree.push_back(bucket_agreement(predictions, teacher_predictions, bucket));
-      }
+      // A diverged student has no predictions: NaN, which the statistics carry to the verdict.
+      const auto measure = [&](const book::StudentResult& run, std::vector<double>& accuracy, std::vector<double>& agree) {
+        const double nan = std::numeric_limits<double>::quiet_NaN();
+        const nn::Labels predictions = run.diverged ? nn::Labels{} : nn::predictions(run.test_logits);
+        accuracy.push_back(run.diverged ? nan : bucket_agreement(predictions, test_labels, bucket));
+        agree.push_back(run.diverged ? nan : bucket_agreement(predictions, teacher_predictions, bucket));
+      };
+      for (const book::StudentResult* run : extremes[e]->hard) measure(*run, h, h_agree);
+      for (const book::StudentResult* run : extremes[e]->soft) measure(*run, s, s_agree);
       const book::PairedDifference d = book::paired_difference(h, s);
       if (e == 0) smallest_gain.push_back(d);
       row.push_back(book::mean_std(h).to_string(3));

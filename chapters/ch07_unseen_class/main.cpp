@@ -20,6 +20,7 @@
 
 #include <fmt/core.h>
 
+#include <limits>
 #include <string>
 
 namespace {
@@ -110,6 +111,10 @@ struct Run {
 // A student of the lab, measured on the omitted class before and after its bias fix.
 Run measure(const book::StudentResult& s, const book::BookData& data, size_t omitted) {
   const nn::Labels validation_labels = book::labels_of(data.data.train, data.split.validation);
+  if (s.diverged) {  // no predictions: NaN, which the statistics carry to the verdict
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    return {nan, nan, {nan, nan}, nan, {nan, nan}};
+  }
   Run r;
   r.validation_accuracy = s.scores.validation_accuracy;
   r.test = accuracies(s.test_logits, data.data.test.labels, omitted);

@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <string>
 
 namespace {
@@ -130,17 +131,33 @@ class Students {
   }
   // The soft term's share of the gradient after each validated epoch, averaged over the seeds
   // (every seed validates after the same epochs).
+  // A diverged student has no shares: the means are NaN then.
   std::vector<double> soft_share(const Student& s, const book::Targets& t, const std::vector<uint64_t>& seeds) const {
-    std::vector<double> mean(lab_.result(key(s, t, seeds.front())).probe.size(), 0.0);
+    std::vector<double> mean(validated_epochs(s, t, seeds).size(), 0.0);
     for (uint64_t seed : seeds) {
-      const std::vector<double>& share = lab_.result(key(s, t, seed)).probe;
-      for (size_t e = 0; e < mean.size(); ++e) mean[e] += share.at(e) / static_cast<double>(seeds.size());
+      const book::StudentResult& r = lab_.result(key(s, t, seed));
+      for (size_t e = 0; e < mean.size(); ++e) {
+        mean[e] += (r.diverged ? std::numeric_limits<double>::quiet_NaN() : r.probe.at(e)) / static_cast<double>(seeds.size());
+      }
     }
     return mean;
   }
-  std::vector<int64_t> validated_epochs(const Student& s, const book::Targets& t, uint64_t seed) const {
+  // How many of the seeds' students diverged.
+  int64_t diverged(const Student& s, const book::Targets& t, const std::vector<uint64_t>& seeds) const {
+    int64_t n = 0;
+    for (uint64_t seed : seeds) n += lab_.result(key(s, t, seed)).diverged ? 1 : 0;
+    return n;
+  }
+  // The epochs after which the seeds' students were validated (the same for every seed; a
+  // diverged student's curve is cut short, so the first whole one counts).
+  std::vector<int64_t> validated_epochs(const Student& s, const book::Targets& t, const std::vector<uint64_t>& seeds) const {
     std::vector<int64_t> epochs;
-    for (const book::EpochRecord& r : lab_.result(key(s, t, seed)).curve) epochs.push_back(r.epoch);
+    for (uint64_t seed : seeds) {
+      const book::StudentResult& r = lab_.result(key(s, t, seed));
+      if (r.diverged) continue;
+      for (const book::EpochRecord& e : r.curve) epochs.push_back(e.epoch);
+      break;
+    }
     return epochs;
   }
   // Of `tried`, the targets whose students' mean validation accuracy is best (book::best_on_validation).
@@ -304,8 +321,8 @@ Sweep temperature_against_width(const Plan& plan, const std::vector<uint64_t>& s
                   "T in {{{}}}); opposite when it falls from one student to the next wider one or the widest's is "
                   "below the narrowest's; cannot tell when both ends prefer the same T; otherwise each end's "
                   "preference for its own T over the other's, a paired validation difference, decides: holds when "
-                  "both 95% intervals lie above 0, no effect when one lies inside +-{} (0.2 points of accuracy), "
-                  "opposite when one lies below 0, else cannot tell",
+                  "both 95% intervals lie above 0; opposite when either lies below 0; else no effect when either "
+                  "lies inside +-{} (0.2 points of accuracy); else cannot tell",
                   seeds.size(), tensor::to_string(plan.alpha), fmt::join(plan.temperatures, ", "), delta),
       rises, evidence};
   return sweep;
@@ -337,6 +354,8 @@ Answer t_squared_ablation(const Plan& plan, const std::vector<uint64_t>& seeds, 
   Answer out;
   out.json = nlohmann::json::array();
   bool holds = true;
+  int64_t diverged = 0;  // students of the ablation whose shares are NaN
+  for (const book::Targets& t : ablation) diverged += runs.diverged(student, t, seeds);
   std::vector<std::string> evidence;
   for (float t : plan.high_temperatures) {
     nlohmann::json entry = {{"T", t}};
@@ -352,7 +371,7 @@ Answer t_squared_ablation(const Plan& plan, const std::vector<uint64_t>& seeds, 
       std::vector<std::string> row = comparison_row(targets.describe(), val, test, d);
       row.insert(row.begin() + 1, fmt::format("{:.3f}", mean_share));
       table.add_row(row);
-      const std::vector<int64_t> epochs = runs.validated_epochs(student, targets, seeds.front());
+      const std::vector<int64_t> epochs = runs.validated_epochs(student, targets, seeds);
       book::Series series{fmt::format("T = {}, {}", tensor::to_string(t), with ? "with T^2" : "without"),
                           std::vector<double>(epochs.begin(), epochs.end()), share};
       plot.series.push_back(series);
@@ -385,7 +404,7 @@ Answer t_squared_ablation(const Plan& plan, const std::vector<uint64_t>& seeds, 
                              "over the epochs and seeds, is below {:.0f}% without the factor and at least {:.0f}% with it",
                              fmt::join(plan.high_temperatures, " and "), tensor::to_string(plan.alpha),
                              100.0 * kVanished, 100.0 * kKept),
-                 book::met(holds), fmt::format("{}", fmt::join(evidence, "; "))};
+                 book::unless_diverged(book::met(holds), diverged), fmt::format("{}", fmt::join(evidence, "; "))};
   return out;
 }
 

@@ -289,7 +289,7 @@ Strength teacher_strength(const Plan& plan, const std::vector<Teacher>& course, 
   size_t most_accurate = 0, best_teacher = 0;
   for (size_t k = 0; k < course.size(); ++k) {
     if (course[k].validation_accuracy > course[most_accurate].validation_accuracy) most_accurate = k;
-    if (out.taught[k].validation > out.taught[best_teacher].validation) best_teacher = k;
+    if (book::beats(out.taught[k].validation, out.taught[best_teacher].validation)) best_teacher = k;
   }
   std::string evidence = fmt::format(
       "most accurate on validation: {} ({:.4f} test); its students {:+.4f} over hard; best students on validation: {} "
@@ -439,13 +439,15 @@ Answer label_smoothing(const Plan& plan, const std::vector<Teacher>& plain, cons
           "smoothed ones trail their twins by at most {:.1f} points of test accuracy on average, and the twins' "
           "students beat the smoothed teachers' on test (each teacher at its own T chosen on validation, "
           "alpha = {}; per seed the mean over the pairs, {} seeds): the paired 95% interval decides (above 0 "
-          "holds, below 0 opposite, inside +-0.002, 0.2 points of accuracy, no effect, else cannot tell); it holds "
-          "only if, besides, every pair's mean difference is above 0 and the smoothed teachers are as accurate "
-          "(else opposite)",
+          "holds, below 0 opposite, inside +-{} (0.2 points of accuracy) no effect, else cannot tell); it holds "
+          "only if, besides, every pair's mean difference is above 0 (else opposite); smoothed teachers less "
+          "accurate than that leave the question unfair: cannot tell",
           plain.size(), plain.front().cache.config.value("seed", uint64_t{0}),
           plain.back().cache.config.value("seed", uint64_t{0}), tensor::to_string(plan.smoothing), 100.0 * kAsAccurate,
-          tensor::to_string(plan.alpha), n),
-      book::all_of({book::met(as_accurate && every_pair), d_students.outcome(book::kSmallestAccuracyEffect)}),
+          tensor::to_string(plan.alpha), n, book::kSmallestAccuracyEffect),
+      book::all_of({book::precondition(as_accurate),
+                    book::unless_diverged(book::met(every_pair), d_students.diverged()),
+                    d_students.outcome(book::kSmallestAccuracyEffect)}),
       fmt::format("teachers {:.4f} (plain) and {:.4f} (smoothed) on average, smoothed - plain {:+.4f}; wrong-class "
                   "entropy {:.3f} and {:.3f} bits (first pair); {}; each pair's mean {:+.4f}",
                   plain_accuracy, smoothed_accuracy, accuracy_gap, plain[0].wrong_entropy_bits,
@@ -581,10 +583,11 @@ Answer temperature_scaling(const Plan& plan, const Teacher& teacher, const Taugh
       fmt::format("temperature scaling (T fitted on the validation split's NLL) lowers the teacher's test ECE; the T "
                   "chosen for distillation on validation (among {{{}}}) is above the fitted T; and the students "
                   "distilled at the chosen T beat those distilled at the fitted T on test (paired over {} seeds: the "
-                  "95% interval above 0 holds, below 0 opposite, inside +-0.002, 0.2 points of accuracy, no effect, "
-                  "else cannot tell); the first two are met or the verdict is opposite",
-                  fmt::join(plan.temperatures, ", "), seeds.size()),
-      book::all_of({book::met(calibrates && hotter), d.outcome(book::kSmallestAccuracyEffect)}),
+                  "95% interval above 0 holds, below 0 opposite, inside +-{} (0.2 points of accuracy) no effect, "
+                  "else cannot tell); a scaling that does not calibrate leaves the question unasked (cannot tell), "
+                  "a chosen T not above the fitted one is the opposite",
+                  fmt::join(plan.temperatures, ", "), seeds.size(), book::kSmallestAccuracyEffect),
+      book::all_of({book::precondition(calibrates), book::met(hotter), d.outcome(book::kSmallestAccuracyEffect)}),
       fmt::format("fitted T {:.3f}, test ECE {:.4f} -> {:.4f}; distillation's T {}; {}", teacher.fitted_t,
                   teacher.test_ece, teacher.test_ece_scaled, tensor::to_string(taught.temperature),
                   d.describe(4, "chosen T - fitted T students"))};

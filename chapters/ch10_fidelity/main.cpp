@@ -24,6 +24,7 @@
 #include <chrono>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <string>
 
 namespace {
@@ -289,10 +290,12 @@ Fidelity fidelity(const Plan& plan, const Teacher& teacher, const std::vector<ui
                    fmt::format("{:.4f}", mean(s.kl)), fmt::format("{:.3f}", mean(s.copied))});
     accuracies.push_back(mean(s.test));
     agreements.push_back(mean(s.agreement));
-    if (mean(s.validation) > mean(out.settings[out.most_accurate].validation)) out.most_accurate = k;
-    if (k > 0 && mean(s.validation) > mean(out.settings[out.best_soft].validation)) out.best_soft = k;
-    if (mean(s.validation_agreement) > mean(out.settings[most_faithful].validation_agreement)) most_faithful = k;
-    if (mean(s.validation_kl) < mean(out.settings[closest].validation_kl)) closest = k;
+    if (book::beats(mean(s.validation), mean(out.settings[out.most_accurate].validation))) out.most_accurate = k;
+    if (k > 0 && book::beats(mean(s.validation), mean(out.settings[out.best_soft].validation))) out.best_soft = k;
+    if (book::beats(mean(s.validation_agreement), mean(out.settings[most_faithful].validation_agreement))) {
+      most_faithful = k;
+    }
+    if (book::beats(-mean(s.validation_kl), -mean(out.settings[closest].validation_kl))) closest = k;
   }
   fmt::print(
       "every setting, mean over seeds {} .. {} (agreement: top-1 with chapter 2's teacher; errors copied: "
@@ -519,8 +522,11 @@ std::vector<Teacher> as_teachers(const std::vector<const book::StudentResult*>& 
   for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int64_t>(i);
   std::vector<Teacher> out(seeds.size());
   runs.per_seed(seeds.size(), [&](size_t i) {
+    // A diverged generation teaches NaN: its student's loss is not finite, and it diverges too.
     out[i] = {fmt::format("generation {} (seed {})", number, seeds[i]),
-              book::predict_logits(*generation[i]->model, d.data.train, all, d.norm)};
+              generation[i]->diverged
+                  ? tensor::Tensor::full({d.data.train.size(), book::kClasses}, std::numeric_limits<float>::quiet_NaN())
+                  : book::predict_logits(*generation[i]->model, d.data.train, all, d.norm)};
   });
   for (const Teacher& t : out) runs.add_teacher(t);
   return out;
@@ -565,7 +571,9 @@ BornAgain born_again(const Plan& plan, const Teacher& teacher, const std::vector
     out.generations.push_back(setting_of(chosen, next));
     std::vector<double> with_teacher;
     for (size_t i = 0; i < seeds.size(); ++i) {
-      with_teacher.push_back(nn::agreement(next[i]->test_logits, current[i]->test_logits));
+      with_teacher.push_back(next[i]->diverged || current[i]->diverged
+                                 ? std::numeric_limits<double>::quiet_NaN()
+                                 : nn::agreement(next[i]->test_logits, current[i]->test_logits));
     }
     own.push_back(with_teacher);
     steps.push_back(book::paired_difference(out.generations[g - 2].test, out.generations[g - 1].test));

@@ -97,11 +97,22 @@ Outcome PairedDifference::outcome(double delta) const {
 
 int64_t PairedDifference::seeds_to_decide(double delta) const {
   if (per_seed.size() < 2 || !(difference.std > 0) || !(delta > 0)) return 0;
-  int64_t n = 2;
-  while (n < 1000000 && 2.0 * student_t_quantile(0.95, n - 1) * difference.std / std::sqrt(static_cast<double>(n)) > delta) {
-    n = n < 64 ? n + 1 : n + n / 8;
+  // The interval's width at n seeds falls with n: bracket the smallest n that is narrow enough
+  // by doubling, then bisect.
+  const auto narrow_enough = [&](int64_t n) {
+    return 2.0 * student_t_quantile(0.95, n - 1) * difference.std / std::sqrt(static_cast<double>(n)) <= delta;
+  };
+  int64_t low = 1, high = 2;  // narrow_enough(low) is false (one seed has no interval)
+  while (!narrow_enough(high)) {
+    if (high >= kMaxSeedsToDecide) return -1;
+    low = high;
+    high = std::min(2 * high, kMaxSeedsToDecide);
   }
-  return n;
+  while (high - low > 1) {
+    const int64_t mid = low + (high - low) / 2;
+    (narrow_enough(mid) ? high : low) = mid;
+  }
+  return high;
 }
 
 int64_t PairedDifference::diverged() const {
@@ -143,9 +154,10 @@ std::string paired_evidence(const PairedDifference& difference, double delta, co
   std::string out = fmt::format("{}; per seed: {}", difference.describe(4, what), per_seed);
   if (const int64_t n = difference.diverged(); n > 0) {
     out += fmt::format("; {} of {} pairs have a diverged student", n, difference.per_seed.size());
-  } else if (difference.outcome(delta) == Outcome::cannot_tell && difference.seeds_to_decide(delta) > 0) {
-    out += fmt::format("; about {} seeds would narrow the interval to {} at this spread", difference.seeds_to_decide(delta),
-                       delta);
+  } else if (difference.outcome(delta) == Outcome::cannot_tell) {
+    const int64_t n = difference.seeds_to_decide(delta);
+    if (n > 0) out += fmt::format("; about {} seeds would narrow the interval to {} at this spread", n, delta);
+    if (n < 0) out += fmt::format("; not even {} seeds would narrow the interval to {} at this spread", kMaxSeedsToDecide, delta);
   }
   return out;
 }
@@ -197,8 +209,7 @@ const Candidate& best_on_validation(const std::vector<Candidate>& candidates) {
   if (candidates.empty()) throw std::invalid_argument("best_on_validation: no candidates");
   const Candidate* best = &candidates.front();
   for (const Candidate& c : candidates) {
-    // A setting whose students diverged (NaN) is never the best.
-    if (std::isnan(best->validation_accuracy) || c.validation_accuracy > best->validation_accuracy) best = &c;
+    if (beats(c.validation_accuracy, best->validation_accuracy)) best = &c;
   }
   return *best;
 }

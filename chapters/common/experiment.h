@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <stdexcept>
@@ -75,6 +76,10 @@ struct MeanStd {
 MeanStd mean_std(const std::vector<double>& values);
 
 /// \ingroup chapters
+/// \brief The most seeds `PairedDifference::seeds_to_decide` looks for.
+inline constexpr int64_t kMaxSeedsToDecide = 100000;
+
+/// \ingroup chapters
 /// \brief Soft minus hard, seed by seed: the comparison that cancels what the seeds share.
 ///
 /// With \f$ n \f$ per-seed differences \f$ d_i \f$ of mean \f$ \bar d \f$ and sample standard
@@ -103,8 +108,9 @@ struct PairedDifference {
   Outcome outcome(double delta) const;
   /// \brief The seeds that would make the 95% interval at most `delta` wide at the spread
   /// measured: the smallest \f$ n \f$ with \f$ 2\, t_{0.975,\,n-1}\, s / \sqrt n \le \delta \f$. An
-  /// interval that narrow lies on one side of 0 or inside \f$ [-\delta, \delta] \f$ wherever its
-  /// centre falls in \f$ [0, \delta] \f$: it decides. 0 when there is no spread to go by.
+  /// interval that narrow decides wherever its centre falls: it lies on one side of 0, or inside
+  /// \f$ [-\delta, \delta] \f$. 0 when there is no spread to go by; -1 when even
+  /// `kMaxSeedsToDecide` seeds would not do.
   int64_t seeds_to_decide(double delta) const;
   /// \brief How many per-seed values are NaN (diverged students).
   int64_t diverged() const;
@@ -161,6 +167,11 @@ struct Candidate {
 /// \ingroup chapters
 /// \brief The candidates as a JSON array of {T, alpha, validation_accuracy}, for results files.
 nlohmann::json to_json(const std::vector<Candidate>& candidates);
+
+/// \ingroup chapters
+/// \brief True when `candidate` beats the best so far, `best`, in a search for the highest value:
+/// a NaN (diverged students) never beats anything, and anything beats a NaN.
+inline bool beats(double candidate, double best) { return !std::isnan(candidate) && (std::isnan(best) || candidate > best); }
 
 /// \ingroup chapters
 /// \brief The candidate with the highest validation accuracy (the first of equals; a NaN, from

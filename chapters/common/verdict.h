@@ -77,6 +77,19 @@ Outcome all_of(const std::vector<Outcome>& parts);
 inline Outcome met(bool criterion) { return criterion ? Outcome::holds : Outcome::opposite; }
 
 /// \ingroup chapters
+/// \brief The outcome of a precondition of a question (that it can be asked fairly, e.g. twin
+/// teachers equally accurate): holds when met, cannot tell when not. Never the opposite: a
+/// question not asked has no answer.
+inline Outcome precondition(bool met) { return met ? Outcome::holds : Outcome::cannot_tell; }
+
+/// \ingroup chapters
+/// \brief `outcome`, or cannot tell when `diverged` > 0 of the students it rests on diverged
+/// (their NaN would make a threshold or a comparison look unmet).
+inline Outcome unless_diverged(Outcome outcome, int64_t diverged) {
+  return diverged > 0 ? Outcome::cannot_tell : outcome;
+}
+
+/// \ingroup chapters
 /// \brief A claim of the book, settled by one run: what was claimed, the test it had to pass
 /// (with its smallest effect of interest), the outcome, and the numbers that decided it.
 struct Verdict {

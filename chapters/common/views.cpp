@@ -52,9 +52,12 @@ tensor::Tensor teacher_view_logits(nn::Module& teacher, const FixedViews& views,
   struct Mode {
     nn::Module& module;
     bool training;
-    ~Mode() { module.train(training); }
+    ~Mode() {
+      if (training) module.train(true);
+    }
   } restore{teacher, teacher.is_training()};
-  teacher.eval();
+  // A model already in evaluation mode is only read: several threads may share it.
+  if (teacher.is_training()) teacher.eval();
   autograd::NoGradGuard no_grad;
   for (int64_t v = 0; v < views.count(); ++v) {
     for (size_t start = 0; start < indices.size(); start += batch) {

@@ -72,7 +72,12 @@ void Lab::add_transfer_set(const std::string& name, std::vector<int64_t> images)
 
 void Lab::add_teacher(const std::string& name, tensor::Tensor train_logits) {
   const auto [it, added] = teachers_.try_emplace(name, train_logits);
-  if (!added && (it->second.shape() != train_logits.shape() || it->second.to_vector() != train_logits.to_vector())) {
+  // Compared as bytes: a teacher on views has NaN rows, and NaN is never equal to itself.
+  const auto bytes = [](const tensor::Tensor& t) {
+    const tensor::Tensor c = t.contiguous();
+    return std::string(reinterpret_cast<const char*>(c.data()), static_cast<size_t>(c.numel()) * sizeof(float));
+  };
+  if (!added && (it->second.shape() != train_logits.shape() || bytes(it->second) != bytes(train_logits))) {
     throw std::invalid_argument("lab: teacher '" + name + "' already names other logits");
   }
 }
@@ -117,13 +122,27 @@ std::vector<const StudentResult*> Lab::run(const std::vector<StudentKey>& keys, 
   std::stable_sort(todo.begin(), todo.end(),
                    [&](const StudentKey& a, const StudentKey& b) { return cost(a, *this) > cost(b, *this); });
   std::vector<StudentResult> trained(todo.size());
+  std::vector<char> finished(todo.size(), 0);  // written by one worker each
   TaskProgress progress(fmt::format("{} ({} students, {} at once)", label, todo.size(), std::min<size_t>(workers_, todo.size())),
                         static_cast<int64_t>(todo.size()), show_progress_);
-  tensor::run_side_by_side(static_cast<int64_t>(todo.size()), workers_, [&](int64_t i) {
-    trained[static_cast<size_t>(i)] = trainer_(*this, todo[static_cast<size_t>(i)], keep_models);
-    progress.done();
-  });
-  for (size_t i = 0; i < todo.size(); ++i) results_.insert_or_assign(todo[i], std::move(trained[i]));
+  // The students that finished are kept even when another one failed (and its error is rethrown).
+  const auto keep_finished = [&] {
+    for (size_t i = 0; i < todo.size(); ++i) {
+      if (finished[i]) results_.insert_or_assign(todo[i], std::move(trained[i]));
+    }
+  };
+  try {
+    tensor::run_side_by_side(static_cast<int64_t>(todo.size()), workers_, [&](int64_t i) {
+      const auto k = static_cast<size_t>(i);
+      trained[k] = trainer_(*this, todo[k], keep_models);
+      finished[k] = 1;
+      progress.done();
+    });
+  } catch (...) {
+    keep_finished();
+    throw;
+  }
+  keep_finished();
   std::vector<const StudentResult*> out;
   for (const StudentKey& k : wanted) out.push_back(&results_.at(k));
   return out;
@@ -161,6 +180,13 @@ StudentResult Lab::train_and_score(const Lab& lab, const StudentKey& key, bool k
     r.curve = std::move(s.curve);
     if (keep_model) r.model = s.model;
   } catch (const Diverged& e) {
+    // No network to score: every score NaN, the logits NaN of their usual shapes.
+    const BookData& d = lab.classroom().data;
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    r.test_logits = tensor::Tensor::full({static_cast<int64_t>(d.test_indices.size()), kClasses}, nan);
+    r.validation_logits = tensor::Tensor::full({static_cast<int64_t>(d.split.validation.size()), kClasses}, nan);
+    r.curve.clear();
+    r.probe.clear();
     r.scores = not_a_number();
     r.best_test_accuracy = r.scores.test_accuracy;
     r.diverged = true;

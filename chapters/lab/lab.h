@@ -41,17 +41,19 @@ struct StudentKey {
 /// \brief What the lab measured of one student.
 ///
 /// A student whose loss stopped being finite is a result too: `diverged` is set, the epoch
-/// recorded, and every score is NaN, so that no statistic over a group of students can leave
-/// it out without saying so (see `diverged_count`).
+/// recorded, every score and logit is NaN (the logits keep their shapes), the curve and the probe
+/// are empty and there is no network, so that no statistic over a group of students can leave it
+/// out without saying so (see `diverged_count`). A chapter that computes more from the logits
+/// checks `diverged` first.
 struct StudentResult {
   StudentScores scores;           ///< after the last epoch: the equal-budget comparison (NaN when diverged)
   double best_test_accuracy = 0;  ///< of the weights of the best validation epoch (early stopping on validation)
   int64_t best_epoch = 0;         ///< that epoch, 1-based
   std::vector<EpochRecord> curve; ///< one record per validated epoch
   std::vector<double> probe;      ///< the key's probe after each validated epoch (empty without one)
-  tensor::Tensor test_logits;       ///< [N_test, 10] after the last epoch (undefined when diverged)
-  tensor::Tensor validation_logits; ///< [N_validation, 10] after the last epoch (undefined when diverged)
-  std::shared_ptr<nn::Sequential> model;  ///< the trained network, kept only when `Lab::run` was asked to
+  tensor::Tensor test_logits;       ///< [N_test, 10] after the last epoch (NaN when diverged)
+  tensor::Tensor validation_logits; ///< [N_validation, 10] after the last epoch (NaN when diverged)
+  std::shared_ptr<nn::Sequential> model;  ///< the trained network, kept only when `Lab::run` was asked to (never when diverged)
   bool diverged = false;          ///< the loss stopped being finite
   int64_t diverged_epoch = 0;     ///< the epoch it did (1-based; 0 when it did not)
   std::string divergence;         ///< the training loop's one-line message (empty when it did not)
@@ -111,7 +113,8 @@ class Lab {
   /// \param keep_models keep each student's network in its result (a student trained before
   /// without it is trained again, to the same bits)
   /// \throws std::invalid_argument naming the key when it names an unknown transfer set,
-  /// teacher or probe; any other error of a student's training, once every student has ended.
+  /// teacher or probe; any other error of a student's training, once every student has ended
+  /// (the students that finished are kept).
   std::vector<const StudentResult*> run(const std::vector<StudentKey>& keys, const std::string& label,
                                         bool keep_models = false);
   /// \brief A trained student's result. \throws std::out_of_range naming the key when it was not trained.

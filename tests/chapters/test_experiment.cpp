@@ -138,6 +138,17 @@ TEST_CASE("a verdict tells an effect the other way, an effect too small to matte
     CHECK(n > 4);
     CHECK(book::soft_beats_hard("c", "test accuracy", d).evidence.find(fmt::format("about {} seeds would narrow", n)) !=
           std::string::npos);
+    // A wider spread needs about (2 * 1.96 * s / delta)^2 seeds: a thousand here, found exactly.
+    const book::PairedDifference wide = book::paired_difference({0.8, 0.8, 0.8, 0.8}, {0.8, 0.82, 0.78, 0.81});
+    const int64_t m = wide.seeds_to_decide(delta);
+    const double sw = wide.difference.std;
+    CHECK(m > 1000);
+    CHECK(2 * book::student_t_quantile(0.95, m - 1) * sw / std::sqrt(double(m)) <= delta);
+    CHECK(2 * book::student_t_quantile(0.95, m - 2) * sw / std::sqrt(double(m - 1)) > delta);
+    // A spread no number of seeds within kMaxSeedsToDecide would tame.
+    const book::PairedDifference wild = book::paired_difference({0.5, 0.5, 0.5}, {0.1, 0.9, 0.5});
+    CHECK(wild.seeds_to_decide(delta) == -1);
+    CHECK(book::soft_beats_hard("c", "test accuracy", wild).evidence.find("not even 100000 seeds") != std::string::npos);
   }
   SUBCASE("a pair with a diverged student cannot tell, and says so") {
     const book::PairedDifference d = book::paired_difference({0.8, 0.8, 0.8}, {0.81, std::nan(""), 0.82});

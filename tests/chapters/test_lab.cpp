@@ -57,7 +57,6 @@ TEST_CASE("a plan gives the same bytes with one worker as with two, whatever ran
       plan.push_back(small(t, seed));
     }
   }
-  const int threads = tensor::num_threads();
   book::Lab one(classroom, 1, false), two(classroom, 2, false), alone(classroom, 2, false);
   for (book::Lab* lab : {&one, &two, &alone}) lab->add_transfer_set("300", images);
   const auto a = one.run(plan, "one worker");
@@ -71,7 +70,32 @@ TEST_CASE("a plan gives the same bytes with one worker as with two, whatever ran
   }
   CHECK(a[0]->scores.validation_accuracy > 0.3);  // 300 images, 2 epochs: well above chance (0.1)
   CHECK(bytes_of(*a[0]) != bytes_of(*a[1]));      // soft targets change the student
-  CHECK(tensor::num_threads() == threads);  // the caller's threads are given back
+
+  SUBCASE("a student trained again to keep its network is the same student") {
+    const auto kept = two.run({plan[1]}, "again", true);
+    REQUIRE(kept[0]->model != nullptr);
+    CHECK(bytes_of(*kept[0]) == bytes_of(*a[1]));
+    // Its network gives its logits, computed on one thread as the lab's workers do.
+    tensor::Tensor logits;
+    tensor::run_side_by_side(1, 1, [&](int64_t) {
+      logits = book::predict_logits(*kept[0]->model, classroom.data.data.test, classroom.data.test_indices,
+                                    classroom.data.norm);
+    });
+    CHECK(logits.to_vector() == kept[0]->test_logits.to_vector());
+  }
+  SUBCASE("a probe is read after every validated epoch, on the model as that epoch left it") {
+    book::Lab lab(classroom, 2, false);
+    lab.add_transfer_set("300", images);
+    lab.add_probe("epoch", [](const book::StudentKey&, const book::EpochRecord& r, nn::Module&) {
+      return static_cast<double>(r.epoch);
+    });
+    book::StudentKey probed = plan[0];
+    probed.probe = "epoch";
+    const auto r = lab.run({probed, plan[0]}, "probes");
+    CHECK(r[0]->probe == std::vector<double>{1, 2});
+    CHECK(r[1]->probe.empty());
+    CHECK(bytes_of(*r[0]) == bytes_of(*a[0]));  // reading changes nothing of the training
+  }
 }
 
 TEST_CASE("a student that diverges is recorded with its epoch, and the rest of the plan goes on") {
@@ -91,6 +115,8 @@ TEST_CASE("a student that diverges is recorded with its epoch, and the rest of t
   CHECK(r[1]->divergence.find("loss is") != std::string::npos);
   CHECK(std::isnan(r[1]->scores.test_accuracy));  // no statistic can take it for a number
   CHECK(book::diverged_count(r) == 1);
+  CHECK(r[1]->test_logits.shape() == tensor::Shape{classroom.data.data.test.size(), book::kClasses});  // NaN, not missing
+  CHECK(r[1]->model == nullptr);
   const std::vector<double> accuracy = book::column(r, [](const book::StudentResult& s) { return s.scores.test_accuracy; });
   CHECK(std::isnan(book::mean_std(accuracy).mean));
 }
@@ -131,6 +157,32 @@ TEST_CASE("keys compare exactly: each student is trained once, and hard students
   CHECK_THROWS_WITH_AS(lab.result(small(book::Targets::hard(), 9)), doctest::Contains("lab: student not trained yet"),
                        std::out_of_range);
   CHECK_THROWS_WITH_AS(book::Lab(classroom, 0), "Lab: need at least 1 worker, got 0", tensor::ValueError);
+  CHECK_THROWS_WITH_AS(lab.add_transfer_set("empty", {}), "lab: transfer set 'empty' is empty", std::invalid_argument);
+  CHECK_THROWS_WITH_AS(lab.add_teacher("other", tensor::Tensor::zeros(classroom.teacher.train_logits.shape())),
+                       "lab: teacher 'other' already names other logits", std::invalid_argument);
+  lab.add_teacher("other", classroom.teacher.train_logits.clone().clone());  // the same logits again: welcome
+  lab.add_probe("p", [](const book::StudentKey&, const book::EpochRecord&, nn::Module&) { return 0.0; });
+  CHECK_THROWS_WITH_AS(lab.add_probe("p", {}), "lab: probe 'p' already exists", std::invalid_argument);
+  CHECK_THROWS_WITH_AS(book::student_metric("speed"), "student_metric: no metric 'speed'", std::invalid_argument);
+  CHECK(book::student_metric("test_nll").name == "test NLL (nats)");
+}
+
+TEST_CASE("a student whose training fails stops the plan's run, and the students that finished are kept") {
+  const book::Classroom classroom = quick_classroom();
+  book::Lab lab(classroom, 2, false, [](const book::Lab&, const book::StudentKey& key, bool) {
+    if (key.config.seed == 2) throw std::runtime_error("seed 2 failed");
+    book::StudentResult r;
+    r.scores.test_accuracy = 0.5;
+    return r;
+  });
+  lab.add_transfer_set("300", {1, 2, 3});
+  CHECK_THROWS_WITH_AS(lab.run({small(book::Targets::hard(), 1), small(book::Targets::hard(), 2),
+                                small(book::Targets::hard(), 3)},
+                               "plan"),
+                       "seed 2 failed", std::runtime_error);
+  CHECK(lab.result(small(book::Targets::hard(), 1)).scores.test_accuracy == 0.5);
+  CHECK(lab.result(small(book::Targets::hard(), 3)).scores.test_accuracy == 0.5);
+  CHECK_THROWS_AS(lab.result(small(book::Targets::hard(), 2)), std::out_of_range);
 }
 
 TEST_CASE("compare_hard_soft chooses on the tuning seeds' mean and compares fresh pairs on the other seeds") {
@@ -177,6 +229,17 @@ TEST_CASE("compare_hard_soft chooses on the tuning seeds' mean and compares fres
     CHECK(c.soft[k] == &lab.result(small(book::Targets::soft(4, 0.5f), 9 + k)));
   }
   CHECK(trained == 2 + 6 * 2 + 2 * 3);
+
+  SUBCASE("a setting whose students diverged is never the one chosen") {
+    book::Lab wild(classroom, 2, false, [&](const book::Lab& l, const book::StudentKey& key, bool keep) {
+      book::StudentResult r = fake(l, key, keep);
+      if (key.targets.temperature == 4.0f) r.scores.validation_accuracy = std::nan("");  // the best, diverged
+      return r;
+    });
+    wild.add_transfer_set("300", {1, 2, 3});
+    const auto d = book::compare_hard_soft(wild, small, grid, {7, 8}, book::seed_range(9, 3), "t");
+    CHECK(d.chosen.temperature != 4.0f);
+  }
   CHECK_THROWS_WITH_AS(book::compare_hard_soft(lab, small, {}, {7}, {8}, "t"), "compare_hard_soft: no soft settings to try",
                        std::invalid_argument);
   CHECK_THROWS_WITH_AS(book::compare_hard_soft(lab, small, grid, {}, {8}, "t"), "compare_hard_soft: no tuning seeds",

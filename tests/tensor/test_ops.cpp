@@ -789,6 +789,53 @@ TEST_CASE("set_num_threads refuses fewer than one thread") {
   CHECK(tensor::num_threads() >= 1);
 }
 
+TEST_CASE("run_side_by_side runs every task once, each on single-threaded kernels, and gives the caller its threads back") {
+  tensor::set_num_threads(3);
+  constexpr int64_t kTasks = 7;
+  std::vector<int> runs(kTasks, 0), threads_seen(kTasks, 0);
+  std::vector<float> sums(kTasks, 0.0f);
+  const Tensor big = big_integers();  // a sum that would split over threads on a multi-threaded kernel
+  tensor::run_side_by_side(kTasks, 2, [&](int64_t i) {
+    ++runs[static_cast<size_t>(i)];
+    threads_seen[static_cast<size_t>(i)] = tensor::num_threads();
+    sums[static_cast<size_t>(i)] = tensor::sum(big).item();
+  });
+  CHECK(runs == std::vector<int>(kTasks, 1));
+  CHECK(threads_seen == std::vector<int>(kTasks, 1));
+  CHECK(tensor::num_threads() == 3);
+  CHECK(tensor::blas_info().threads == 3);
+  tensor::set_num_threads(1);
+  CHECK(sums == std::vector<float>(kTasks, tensor::sum(big).item()));
+  tensor::set_num_threads(2);
+
+  SUBCASE("the first error of a task is rethrown once every task has run") {
+    std::vector<int> ran(kTasks, 0);
+    CHECK_THROWS_WITH_AS(tensor::run_side_by_side(kTasks, 2,
+                                                  [&](int64_t i) {
+                                                    ran[static_cast<size_t>(i)] = 1;
+                                                    if (i == 3) throw tensor::ValueError("task 3 failed");
+                                                  }),
+                         "task 3 failed", tensor::ValueError);
+    CHECK(ran == std::vector<int>(kTasks, 1));
+    CHECK(tensor::num_threads() == 2);
+  }
+  SUBCASE("fewer than one worker is refused; no task is no work") {
+    CHECK_THROWS_WITH_AS(tensor::run_side_by_side(3, 0, [](int64_t) {}), "run_side_by_side: need at least 1 worker, got 0",
+                         tensor::ValueError);
+    tensor::run_side_by_side(0, 2, [](int64_t) { FAIL("no task should run"); });
+  }
+  SUBCASE("every worker flushes subnormals as the caller does") {
+    tensor::set_flush_denormal(true);
+    std::vector<float> tiny(kTasks, 1.0f);
+    volatile float subnormal_input = 1e-39f;
+    tensor::run_side_by_side(kTasks, 2, [&](int64_t i) { tiny[static_cast<size_t>(i)] = subnormal_input * 1.0f; });
+    CHECK(tiny == std::vector<float>(kTasks, 0.0f));
+    tensor::set_flush_denormal(false);
+    tensor::run_side_by_side(kTasks, 2, [&](int64_t i) { tiny[static_cast<size_t>(i)] = subnormal_input * 1.0f; });
+    CHECK(tiny[0] != 0.0f);
+  }
+}
+
 TEST_CASE("add_ of a view of the same storage reads every value before writing it") {
   // a = [[0, 1], [2, 3]]; a + a^T = [[0, 3], [3, 6]].
   Tensor a = Tensor::arange(4).reshape({2, 2});
