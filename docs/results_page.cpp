@@ -10,13 +10,13 @@
 // (NAME.svg) in it, in name order, each plot copied to ASSETS_DIR (the page links it as
 // results/CHAPTER/NAME.svg), and VERDICT_FRAGMENT a box with each verdict results.json records
 // (`verdict`, the entries of `verdicts`, and each of `students`' `verdict`): claim, criterion,
-// holds or not, evidence, and the machine the run came from. If it does not, both fragments say
+// outcome (holds, opposite, no effect, cannot tell), evidence, and the machine the run came from. If it does not, both fragments say
 // how to produce the results. The chapter's README pulls them in with \htmlinclude, so the page
 // never shows a broken image. Files are written through a temporary name and a rename.
 //
 // With --summary, FRAGMENT becomes the main page's one-screen summary: a row per CHAPTER (its
 // title from CHAPTERS_DIR/CHAPTER/README.md, linked to its page) with each verdict of its
-// BOOK_DIR/CHAPTER/results.json, holds or not, and the machines the runs came from.
+// BOOK_DIR/CHAPTER/results.json and its outcome, counted per outcome, and the machines the runs came from.
 //
 // With --robustness, OUT becomes a Markdown table per CHAPTER of its verdicts' outcomes in each
 // run of the robustness protocol: RUNS_DIR holds a book directory per run (`default`, `seed11`,
@@ -261,8 +261,8 @@ std::string summary(const fs::path& book, const fs::path& chapters_dir, const st
     if (counts[o] > 0) tally += (tally.empty() ? "" : ", ") + std::to_string(counts[o]) + " " + o;
   }
   html += ": of " + std::to_string(verdicts) + " verdicts, " + (tally.empty() ? std::string("none yet") : tally) +
-          ". <i>Holds</i>: the 95% interval of the effect lies on the claimed side of 0; <i>opposite</i>: on the "
-          "other side; <i>no effect</i>: inside the smallest effect of interest, so whatever the effect is, it is too "
+          ". <i>Holds</i>: the 95% interval of the effect lies on the claimed side of 0 (or a criterion that is "
+          "not an interval is met); <i>opposite</i>: on the other side (or it is not met); <i>no effect</i>: inside the smallest effect of interest, so whatever the effect is, it is too "
           "small to matter; <i>cannot tell</i>: this run's seeds do not decide. Each chapter computes its verdicts "
           "from its own numbers; point at one for its claim, and open the chapter for the criterion and the "
           "evidence.</p>\n"

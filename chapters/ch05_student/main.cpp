@@ -41,8 +41,9 @@ struct StudentPlan {
 constexpr int kTuningSeeds = 2;  // the grid's validation accuracy is averaged over these
 const std::vector<StudentPlan> kPlans = {
     {"small", {784, 100, 10}, 40, 8, {1, 2, 4}, {0.5f, 0.9f}},
-    // Not Hinton et al.'s 784-800-800-10: on 5 seeds its gain did not hold under --threads 1,
-    // and 8 seeds of it do not fit the book's budget; 8 of this one cost about what 5 of it did.
+    // Not Hinton et al.'s 784-800-800-10: on 5 seeds its gain did not hold in every run of an
+    // earlier protocol, and 8 seeds of it do not fit the book's budget; 8 of this one cost about
+    // what 5 of it did.
     {"wide", {784, 400, 400, 10}, 20, 8, {2, 4}, {0.5f}},
 };
 const std::vector<StudentPlan> kQuickPlans = {

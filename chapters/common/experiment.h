@@ -99,8 +99,8 @@ struct PairedDifference {
   /// \brief The 95% Student's t confidence interval of the mean difference.
   /// \throws std::invalid_argument with fewer than two seeds.
   Interval confidence_interval() const;
-  /// \brief True when the mean is positive and its 95% interval excludes 0: soft targets help,
-  /// by the book's criterion.
+  /// \brief True when the mean is positive and its 95% interval excludes 0 (`outcome` is
+  /// `Outcome::holds` for any smallest effect of interest).
   bool soft_wins() const;
   /// \brief The four-outcome verdict on "the difference is positive" (`outcome_of` of the 95%
   /// interval): cannot tell with fewer than two seeds or a NaN (a diverged student) among them.

@@ -169,7 +169,8 @@ using EpochObserver = std::function<void(const EpochRecord& record, nn::Module& 
 ///        Used only when targets.uses_teacher().
 /// \param progress print a line per epoch
 /// \param observe if given, called after each validated epoch with its record and the model
-/// \throws tensor::ShapeError when the teacher logits do not cover the training set (or its K views).
+/// \throws tensor::ShapeError when the teacher logits do not cover the training set (or its K views);
+/// Diverged when the loss stops being finite (the lab records such a student).
 TrainedStudent train_student(const StudentConfig& config, const Targets& targets, const BookData& data,
                              const std::vector<int64_t>& transfer, const tensor::Tensor& teacher_train_logits,
                              bool progress = false, const EpochObserver& observe = {});

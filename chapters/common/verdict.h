@@ -1,6 +1,6 @@
 /// \file
-/// \brief What a claim chapter concludes from its own run: the verdict (claim, criterion,
-/// holds or not, evidence), and the Student's t interval the hard-against-soft criteria use.
+/// \brief What a claim chapter concludes from its own run: the verdict (claim, criterion, one of
+/// four outcomes, evidence), and the Student's t interval the hard-against-soft criteria use.
 #pragma once
 
 #include "chapters/common/options.h"
