@@ -54,9 +54,6 @@ int64_t budget_epochs(size_t examples, int64_t batch, int64_t min_epochs, int64_
   return std::max(min_epochs, (min_steps + batches - 1) / batches);
 }
 
-// The transfer set a seed draws at a fraction, by name in the lab.
-std::string transfer_name(double fraction, uint64_t seed) { return fmt::format("{} seed {}", percent(fraction), seed); }
-
 std::vector<double> test_accuracies(const std::vector<const book::StudentResult*>& runs) {
   return book::column(runs, [](const book::StudentResult& r) { return r.scores.test_accuracy; });
 }
@@ -96,7 +93,6 @@ struct Measured {
 
 // Section 3: at each fraction, T and alpha chosen on the tuning seeds, then hard against soft.
 Measured hard_against_soft(const Design& design, book::Lab& lab, const book::Options& options) {
-  const book::BookData& data = lab.classroom().data;
   const std::vector<double>& fractions = design.fractions;
   const std::vector<uint64_t>&tuning_seeds = design.tuning_seeds, &seeds = design.seeds;
   Measured out;
@@ -107,14 +103,14 @@ Measured hard_against_soft(const Design& design, book::Lab& lab, const book::Opt
   for (double fraction : fractions) {
     const auto start = std::chrono::steady_clock::now();
     for (const std::vector<uint64_t>* of : {&tuning_seeds, &seeds}) {
-      for (uint64_t seed : *of) lab.add_transfer_set(transfer_name(fraction, seed), book::transfer_set(data, fraction, seed));
+      for (uint64_t seed : *of) lab.add_stratified(fraction, seed);
     }
-    images.push_back(lab.transfer_set(transfer_name(fraction, seeds.front())).size());
+    images.push_back(lab.transfer_set(lab.add_stratified(fraction, seeds.front())).size());
     epochs.push_back(budget_epochs(images.back(), book::StudentConfig{}.batch, design.min_epochs, design.min_steps));
     const auto student = [&](const book::Targets& targets, uint64_t seed) {
       return book::StudentKey{.config = {.widths = kWidths, .epochs = epochs.back(), .seed = seed},
                               .targets = targets,
-                              .transfer = transfer_name(fraction, seed)};
+                              .transfer = lab.add_stratified(fraction, seed)};
     };
     measured.push_back(book::compare_hard_soft(lab, student, book::soft_grid(kTemperatures, kAlphas), tuning_seeds, seeds,
                                                percent(fraction) + " of the images"));

@@ -77,9 +77,6 @@ const Plan kQuickPlan = {.students = {{"narrow", {784, 8, 10}}, {"small", {784, 
 constexpr float kLimitTemperature = 20;  // where KL is compared with its limit, logit matching
 
 // --- the students, in the lab ------------------------------------------------------------
-// A seed's transfer set: plan.fraction of each class of the training split, drawn by the seed.
-std::string transfer_name(uint64_t seed) { return fmt::format("seed {}", seed); }
-
 // The chapter's students as the lab knows them. Every section declares the students it needs
 // (`train`), which the lab trains side by side, then reads them by key; sections 3-5 reuse the
 // students of section 2 (the hard ones, and the soft ones at alpha 0.5). The ablated student
@@ -89,7 +86,7 @@ class Students {
  public:
   Students(const Plan& plan, book::Lab& lab, const std::vector<uint64_t>& seeds) : plan_(plan), lab_(lab) {
     const book::BookData& d = lab.classroom().data;
-    for (uint64_t seed : seeds) lab.add_transfer_set(transfer_name(seed), book::transfer_set(d, plan.fraction, seed));
+    for (uint64_t seed : seeds) lab.add_stratified(plan.fraction, seed);
     const tensor::Tensor& teacher = lab.classroom().teacher.train_logits;
     lab.add_probe("soft share", [&d, &lab, &teacher, probe = plan.probe](const book::StudentKey& key,
                                                                          const book::EpochRecord&, nn::Module& model) {
@@ -102,7 +99,7 @@ class Students {
   book::StudentKey key(const Student& student, const book::Targets& targets, uint64_t seed) const {
     return {.config = {.widths = student.widths, .epochs = plan_.epochs, .seed = seed},
             .targets = targets,
-            .transfer = transfer_name(seed),
+            .transfer = lab_.add_stratified(plan_.fraction, seed),
             .probe = student.name == plan_.students[plan_.ablated].name ? "soft share" : ""};
   }
   // Trains, side by side, every (student, targets, seed) of a section not trained yet.

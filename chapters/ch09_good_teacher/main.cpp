@@ -118,25 +118,20 @@ Teacher measure(std::string name, std::string about, int64_t epochs, book::Teach
 }
 
 // --- the students, in the lab ------------------------------------------------------------
-// A seed's transfer set: plan.fraction of each class of the training split, drawn by the seed.
-std::string transfer_name(uint64_t seed) { return fmt::format("seed {}", seed); }
-
 // The chapter's students as the lab knows them: a seed fixes the student's transfer set, initial
 // weights and batches, whatever the teacher, so students of one seed differ only in what they
 // learn from. Every teacher is a teacher of the lab, by its name.
 class Students {
  public:
   Students(const Plan& plan, book::Lab& lab, const std::vector<uint64_t>& seeds) : plan_(plan), lab_(lab) {
-    for (uint64_t seed : seeds) {
-      lab.add_transfer_set(transfer_name(seed), book::transfer_set(lab.classroom().data, plan.fraction, seed));
-    }
+    for (uint64_t seed : seeds) lab.add_stratified(plan.fraction, seed);
   }
   void add_teacher(const Teacher& t) { lab_.add_teacher(t.name, t.cache.train_logits); }
   // The student of `teacher` (ignored for hard labels) with these targets and seed.
   book::StudentKey key(const Teacher& teacher, const book::Targets& targets, uint64_t seed) const {
     return {.config = {.widths = plan_.widths, .epochs = plan_.epochs, .seed = seed},
             .targets = targets,
-            .transfer = transfer_name(seed),
+            .transfer = lab_.add_stratified(plan_.fraction, seed),
             .teacher = teacher.name};
   }
   // Trains, side by side, the students of every teacher with every targets and seed, and the hard ones.

@@ -95,13 +95,10 @@ constexpr const char* kSees[] = {"", "augmented", "all images"};
 class Students {
  public:
   Students(const Plan& plan, book::Lab& lab, const std::vector<uint64_t>& seeds) : plan_(plan), lab_(lab) {
-    for (uint64_t seed : seeds) {
-      lab.add_transfer_set(transfer_name(seed), book::transfer_set(lab.classroom().data, plan.fraction, seed));
-    }
+    for (uint64_t seed : seeds) lab.add_stratified(plan.fraction, seed);
   }
-  static std::string transfer_name(uint64_t seed) { return fmt::format("seed {}", seed); }
   const std::vector<int64_t>& transfer(uint64_t seed, Sees sees = Sees::tenth) const {
-    return lab_.transfer_set(sees == Sees::all_images ? "split" : transfer_name(seed));
+    return lab_.transfer_set(sees == Sees::all_images ? "split" : lab_.add_stratified(plan_.fraction, seed));
   }
   book::StudentConfig config(uint64_t seed, Sees sees) const {
     book::StudentConfig c{.widths = plan_.widths, .epochs = plan_.epochs, .seed = seed};
@@ -123,7 +120,7 @@ class Students {
   book::StudentKey key(const Teacher& teacher, const book::Targets& targets, uint64_t seed, Sees sees = Sees::tenth) const {
     return {.config = config(seed, sees),
             .targets = targets,
-            .transfer = sees == Sees::all_images ? "split" : transfer_name(seed),
+            .transfer = sees == Sees::all_images ? "split" : lab_.add_stratified(plan_.fraction, seed),
             .teacher = teacher.name};
   }
   // Trains the students of `keys` side by side (those not trained yet).

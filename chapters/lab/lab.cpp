@@ -70,6 +70,12 @@ void Lab::add_transfer_set(const std::string& name, std::vector<int64_t> images)
   }
 }
 
+std::string Lab::add_stratified(double fraction, uint64_t seed) {
+  const std::string name = fmt::format("{:g}% seed {}", 100.0 * fraction, seed);
+  if (!transfer_sets_.count(name)) add_transfer_set(name, book::transfer_set(classroom_.data, fraction, seed));
+  return name;
+}
+
 void Lab::add_teacher(const std::string& name, tensor::Tensor train_logits) {
   const auto [it, added] = teachers_.try_emplace(name, train_logits);
   // Compared as bytes: a teacher on views has NaN rows, and NaN is never equal to itself.
@@ -209,6 +215,8 @@ const std::vector<Metric>& student_metrics() {
       {"validation accuracy", "validation_accuracy", 4, [](const StudentResult& r) { return r.scores.validation_accuracy; }},
       {"validation agreement with teacher", "validation_agreement", 4,
        [](const StudentResult& r) { return r.scores.validation_agreement; }},
+      {"validation KL(teacher || student) (nats)", "validation_kl", 4,
+       [](const StudentResult& r) { return r.scores.validation_kl; }},
       {"test accuracy at the best validation epoch", "best_epoch_test_accuracy", 4,
        [](const StudentResult& r) { return r.best_test_accuracy; }},
   };
@@ -225,6 +233,9 @@ const Metric& student_metric(const std::string& key) {
 MetricComparison compare_on(const std::vector<Metric>& metrics, const std::vector<const StudentResult*>& a,
                             const std::vector<const StudentResult*>& b, const std::string& a_name,
                             const std::string& b_name) {
+  if (a.size() != b.size() || a.empty()) {
+    throw std::invalid_argument(fmt::format("compare_on: {} {} and {} {} students", a.size(), a_name, b.size(), b_name));
+  }
   MetricComparison out{Table({"metric", a_name, b_name, b_name + " - " + a_name + " (paired)", "95% CI", "beyond 2 std"}),
                        nlohmann::json::object(), nlohmann::json::object(), nlohmann::json::object()};
   for (const Metric& m : metrics) {

@@ -99,6 +99,11 @@ class Lab {
   /// \brief Makes `images` (indices into the training set) the transfer set `name`.
   /// \throws std::invalid_argument when the name is taken by other images, or the set is empty.
   void add_transfer_set(const std::string& name, std::vector<int64_t> images);
+  /// \brief `fraction` of each class of the training split, drawn by `seed` (`book::transfer_set`),
+  /// as a transfer set named for both ("10% seed 3"; the whole split for 1): the transfer sets of
+  /// chapters 6, 8, 9 and 10, where every seed draws its own.
+  /// \returns its name \throws tensor::ValueError when fraction is outside (0, 1].
+  std::string add_stratified(double fraction, uint64_t seed);
   /// \brief Makes `train_logits` the teacher `name`: [training set size, 10], or with K views
   /// [K, training set size, 10] (see `train_student`).
   /// \throws std::invalid_argument when the name is taken by other logits (equal ones are welcome:
