@@ -11,7 +11,9 @@
 # first, kept afterwards for inspection; its logs and summary go to KD_CLEAN_ROOT.logs/);
 # KD_DEBIAN_MIRROR and KD_DEBIAN_SECURITY_MIRROR, the Debian mirrors (default: the ones this
 # machine's apt uses); KD_CA_BUNDLE, this machine's CA bundle (default
-# /etc/ssl/certs/ca-certificates.crt).
+# /etc/ssl/certs/ca-certificates.crt); KD_CLEAN_REUSE=1 runs the commands again in the root the
+# last run left, with its packages and build/ (no new debootstrap), its clone moved to the
+# committed HEAD, e.g. after a test timed out on a busy machine.
 #
 # Nothing from this machine goes into the root but the repository and what this network needs to
 # reach the registries: the resolv.conf debootstrap copies, the CA bundle (TLS to npm's registry
@@ -43,17 +45,22 @@ done
 repo=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
 commit=$(git -C "$repo" rev-parse HEAD)
 
+reuse=${KD_CLEAN_REUSE:-0}
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$kLogs"
-rm -f "${kLogs}"/*.log "${kLogs}/summary.txt"
+((reuse)) || rm -f "${kLogs}"/*.log "${kLogs}/summary.txt"
 
 # mounts_under DIR: the mount points at or below DIR, deepest first.
 mounts_under() {
   awk -v dir="$1" '$2 == dir || index($2, dir "/") == 1 { print $2 }' /proc/self/mounts | sort -r
 }
 
-# Ends what still runs inside the root (a browser a killed test left behind), then unmounts.
+# Ends what still runs inside the root (a browser a killed test left behind), then unmounts:
+# once this run has mounted there, never another run's root.
+mounted=0
 cleanup() {
   local status=$? proc mount
+  ((mounted)) || exit "$status"
   for proc in /proc/[0-9]*; do
     [[ "$(readlink "${proc}/root" 2>/dev/null)" == "$kRoot" ]] && kill -KILL "${proc#/proc/}" 2>/dev/null
   done
@@ -79,37 +86,43 @@ security=${KD_DEBIAN_SECURITY_MIRROR:-$(debian_uri /debian-security)}
 [[ -n "$security" ]] || security=${mirror}-security
 [[ -r "$kCaBundle" ]] || die "no CA bundle at ${kCaBundle}: set KD_CA_BUNDLE"
 
-say "repository ${repo} at ${commit} (the committed HEAD; uncommitted changes are not in it)"
-if ! command -v debootstrap >/dev/null; then
-  say "installing Debian's debootstrap, which builds the clean root (apt's output: ${kLogs}/host-apt.log)"
-  { apt-get -q update && env DEBIAN_FRONTEND=noninteractive apt-get -q install -y --no-install-recommends debootstrap; } \
-    >"${kLogs}/host-apt.log" 2>&1 || { tail -n 15 "${kLogs}/host-apt.log" >&2; die "could not install debootstrap"; }
-fi
-
 total_start=$SECONDS
-if [[ -e "$kRoot" ]]; then
+if ((reuse)); then
+  [[ -d "${kRoot}${kRepoInRoot}" ]] || die "KD_CLEAN_REUSE=1, and ${kRoot} holds no root of an earlier run"
   [[ -z "$(mounts_under "$kRoot")" ]] || die "something is still mounted under ${kRoot}: unmount it first"
-  say "emptying the previous root ${kRoot}"
-  rm -rf --one-file-system "$kRoot"
+  say "again in the root of the last run, ${kRoot}, with its packages and build/; its clone moved to ${commit}"
+  git -C "${kRoot}${kRepoInRoot}" fetch -q "$repo" HEAD
+  git -C "${kRoot}${kRepoInRoot}" checkout -q --detach FETCH_HEAD
+else
+  say "repository ${repo} at ${commit} (the committed HEAD; uncommitted changes are not in it)"
+  if ! command -v debootstrap >/dev/null; then
+    say "installing Debian's debootstrap, which builds the clean root (apt's output: ${kLogs}/host-apt.log)"
+    { apt-get -q update && env DEBIAN_FRONTEND=noninteractive apt-get -q install -y --no-install-recommends debootstrap; } \
+      >"${kLogs}/host-apt.log" 2>&1 || { tail -n 15 "${kLogs}/host-apt.log" >&2; die "could not install debootstrap"; }
+  fi
+
+  if [[ -e "$kRoot" ]]; then
+    [[ -z "$(mounts_under "$kRoot")" ]] || die "something is still mounted under ${kRoot}: unmount it first"
+    say "emptying the previous root ${kRoot}"
+    rm -rf --one-file-system "$kRoot"
+  fi
+  say "building a clean Debian 12 root in ${kRoot} (debootstrap --variant=minbase ${kSuite} ${mirror})"
+  start=$SECONDS
+  debootstrap --variant=minbase "$kSuite" "$kRoot" "$mirror" >"${kLogs}/debootstrap.log" 2>&1 \
+    || { tail -n 15 "${kLogs}/debootstrap.log" >&2; die "debootstrap failed (log: ${kLogs}/debootstrap.log)"; }
+  say "root built in $((SECONDS - start)) s"
+
+  # The sources a Debian 12 installation has: the release, its updates and its security updates.
+  printf 'deb %s %s main\n' "$mirror" "$kSuite" "$mirror" "${kSuite}-updates" "$security" "${kSuite}-security" \
+    >"${kRoot}/etc/apt/sources.list"
+  mkdir -p "${kRoot}$(dirname "$kRootCaBundle")"
+  cp "$kCaBundle" "${kRoot}${kRootCaBundle}"
+  [[ -f "${HOME}/.npmrc" ]] && cp "${HOME}/.npmrc" "${kRoot}/root/.npmrc"
+  git clone -q --no-checkout "$repo" "${kRoot}${kRepoInRoot}"
+  git -C "${kRoot}${kRepoInRoot}" checkout -q --detach "$commit"
 fi
-say "building a clean Debian 12 root in ${kRoot} (debootstrap --variant=minbase ${kSuite} ${mirror})"
-start=$SECONDS
-debootstrap --variant=minbase "$kSuite" "$kRoot" "$mirror" >"${kLogs}/debootstrap.log" 2>&1 \
-  || { tail -n 15 "${kLogs}/debootstrap.log" >&2; die "debootstrap failed (log: ${kLogs}/debootstrap.log)"; }
-say "root built in $((SECONDS - start)) s"
 
-# The sources a Debian 12 installation has: the release, its updates and its security updates.
-cat >"${kRoot}/etc/apt/sources.list" <<EOF
-deb ${mirror} ${kSuite} main
-deb ${mirror} ${kSuite}-updates main
-deb ${security} ${kSuite}-security main
-EOF
-mkdir -p "${kRoot}$(dirname "$kRootCaBundle")"
-cp "$kCaBundle" "${kRoot}${kRootCaBundle}"
-[[ -f "${HOME}/.npmrc" ]] && cp "${HOME}/.npmrc" "${kRoot}/root/.npmrc"
-git clone -q --no-checkout "$repo" "${kRoot}${kRepoInRoot}"
-git -C "${kRoot}${kRepoInRoot}" checkout -q --detach "$commit"
-
+mounted=1
 mount -t proc proc "${kRoot}/proc"
 mount -t sysfs sysfs "${kRoot}/sys"
 mount --bind /dev "${kRoot}/dev"
@@ -126,13 +139,13 @@ in_root() {
 
 failed=0
 for c in "${commands[@]}"; do
-  log="${kLogs}/run-${c}.log"
+  log="${kLogs}/run-${c}-${stamp}.log"
   say "./run ${c} in the clean root (log: ${log})"
   start=$SECONDS
   if in_root ./run "$c" >"$log" 2>&1; then result=passed; else result="FAILED (exit $?)"; failed=1; fi
   say "./run ${c}: ${result} in $((SECONDS - start)) s"
   # What the log says it did: installs, the browser test, each ctest summary, fuzzers, totals.
-  grep -E '^\[run\] (installing|error|fuzz_[a-z_]+: )|docs_explorer_browser|tests passed|tests failed|^\[run\]   total' "$log" \
+  grep -E '^\[run\] (installing|error|fuzz_[a-z_]+: )|docs_explorer_browser|tests passed|tests failed|^[[:space:]]+[0-9]+ - |^\[run\]   total' "$log" \
     | sed 's/^/[clean-debian]   /' | tee -a "${kLogs}/summary.txt" || true
 done
 say "in the root: $(in_root node --version 2>/dev/null || echo 'no node'), npm $(in_root npm --version 2>/dev/null || echo 'none'), $(in_root chromium --version 2>/dev/null || echo 'no chromium')"
