@@ -6,7 +6,8 @@
 #
 #   sudo nice -n 19 tests/stock_debian/run_in_clean_debian.sh [COMMAND...]
 #
-# COMMAND is book or test, run as `./run COMMAND` (default: book test, the README's order).
+# COMMAND is book or test, run as `./run COMMAND` (default: book test, the README's order); one
+# argument with an option runs only that part, e.g. 'test --sanitize'.
 # Environment: KD_CLEAN_ROOT, where the root is built (default /var/tmp/kd-clean-debian; emptied
 # first, kept afterwards for inspection; its logs and summary go to KD_CLEAN_ROOT.logs/);
 # KD_DEBIAN_MIRROR and KD_DEBIAN_SECURITY_MIRROR, the Debian mirrors (default: the ones this
@@ -39,7 +40,7 @@ die() { printf '[clean-debian] error: %s\n' "$*" | tee -a "${kLogs}/summary.txt"
 commands=("$@")
 ((${#commands[@]} > 0)) || commands=(book test)
 for c in "${commands[@]}"; do
-  [[ "$c" == book || "$c" == test ]] || { echo "usage: $0 [book|test]..." >&2; exit 2; }
+  [[ "$c" =~ ^(book|test)( --[a-z]+)?$ ]] || { echo "usage: $0 [book | test | 'test --OPTION']..." >&2; exit 2; }
 done
 ((EUID == 0)) || { echo "$0: debootstrap and chroot need root: run it with sudo" >&2; exit 2; }
 repo=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
@@ -139,10 +140,11 @@ in_root() {
 
 failed=0
 for c in "${commands[@]}"; do
-  log="${kLogs}/run-${c}-${stamp}.log"
+  log="${kLogs}/run-${c// /}-${stamp}.log"
   say "./run ${c} in the clean root (log: ${log})"
   start=$SECONDS
-  if in_root ./run "$c" >"$log" 2>&1; then result=passed; else result="FAILED (exit $?)"; failed=1; fi
+  # shellcheck disable=SC2086  # the command's words: ./run test --sanitize
+  if in_root ./run $c >"$log" 2>&1; then result=passed; else result="FAILED (exit $?)"; failed=1; fi
   say "./run ${c}: ${result} in $((SECONDS - start)) s"
   # What the log says it did: installs, the browser test, each ctest summary, fuzzers, totals.
   grep -E '^\[run\] (installing|error|fuzz_[a-z_]+: )|docs_explorer_browser|tests passed|tests failed|^[[:space:]]+[0-9]+ - |^\[run\]   total' "$log" \
