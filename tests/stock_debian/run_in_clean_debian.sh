@@ -59,6 +59,7 @@ mounts_under() {
 # Ends what still runs inside the root (a browser a killed test left behind), then unmounts:
 # once this run has mounted there, never another run's root.
 mounted=0
+# shellcheck disable=SC2317  # run by the EXIT trap
 cleanup() {
   local status=$? proc mount
   ((mounted)) || exit "$status"
@@ -152,4 +153,4 @@ for c in "${commands[@]}"; do
 done
 say "in the root: $(in_root node --version 2>/dev/null || echo 'no node'), npm $(in_root npm --version 2>/dev/null || echo 'none'), $(in_root chromium --version 2>/dev/null || echo 'no chromium')"
 say "total wall time $((SECONDS - total_start)) s; summary in ${kLogs}/summary.txt"
-((failed == 0))
+exit "$failed"
