@@ -183,13 +183,16 @@ const Metric& student_metric(const std::string& key);
 /// std of each, the paired difference b - a, its 95% CI, whether beyond 2 std), and the same as
 /// JSON: `a` and `b` (per-seed values by key) and `difference` (`PairedDifference::to_json` by key).
 struct MetricComparison {
-  Table table;                      ///< metric, a, b, b - a (paired), 95% CI, beyond 2 std
-  nlohmann::json a, b, difference;  ///< by metric key
+  Table table;                 ///< metric, a, b, b - a (paired), 95% CI, beyond 2 std
+  nlohmann::json a;            ///< the first group's per-seed values, by metric key
+  nlohmann::json b;            ///< the second group's, by metric key
+  nlohmann::json difference;   ///< b - a (`PairedDifference::to_json`), by metric key
 };
 
 /// \ingroup chapters
 /// \brief Compares `b` with `a` (one student per seed each, in the same seed order) on `metrics`.
-/// \param a_name \param b_name column titles, e.g. "hard labels", "soft targets"
+/// \param metrics what to compare \param a the first group \param b the second, paired by seed
+/// \param a_name column title of the first, e.g. "hard" \param b_name of the second, e.g. "soft"
 /// \throws std::invalid_argument when a and b differ in length or are empty.
 MetricComparison compare_on(const std::vector<Metric>& metrics, const std::vector<const StudentResult*>& a,
                             const std::vector<const StudentResult*>& b, const std::string& a_name,
