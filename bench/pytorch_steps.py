@@ -147,8 +147,9 @@ def ours(path):
     unit = {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6}
     times = {}
     for b in data["benchmarks"]:
-        if b.get("aggregate_name") == "median" and b["run_name"] in kSteps:
-            times[b["run_name"]] = b["real_time"] * unit[b["time_unit"]]
+        name = b["run_name"].split("/")[0]  # BM_TeacherTrainStep/real_time
+        if b.get("aggregate_name") == "median" and name in kSteps:
+            times[name] = b["real_time"] * unit[b["time_unit"]]
     return times, data.get("context", {})
 
 
@@ -159,7 +160,7 @@ def compare(args):
         sys.exit("pytorch_steps.py --compare: needs kd_bench JSON files and pytorch_steps.py JSON files")
     context = ours_runs[0][1]
     info = torch_runs[0]["pytorch"]
-    print(f"ours: {context.get('blas', '?')}, {context.get('threads', '?')} threads; "
+    print(f"ours: {context.get('threads', '?')} threads, {context.get('blas', '?')}; "
           f"PyTorch {info['version']} (BLAS {info['blas']}, oneDNN {'on' if info['mkldnn'] else 'off'}, "
           f"convolution by {', '.join(info['convolution'])}), "
           f"{info['threads']} threads")

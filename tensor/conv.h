@@ -93,6 +93,10 @@ using OutputGradient = std::function<void(int64_t n, float* dy)>;
 /// BatchNorm-pool-ReLU block): the same arithmetic in the same order, so the same bits as with
 /// the gradient given as a tensor, without writing the batch's gradient to memory and reading
 /// it back.
+/// \param dy makes image n's [O, Ho, Wo] gradient \param x [N, C, H, W] the forward input
+/// \param weight [O, C, kh, kw] \param stride s \param padding p \param need_input compute the input gradient
+/// \param need_weight compute the weight gradient \param need_bias compute the bias gradient
+/// \returns the requested gradients
 /// \throws ShapeError when the weight does not match x.
 Conv2dGrads conv2d_backward(const OutputGradient& dy, const Tensor& x, const Tensor& weight, int64_t stride,
                             int64_t padding, bool need_input, bool need_weight, bool need_bias);
