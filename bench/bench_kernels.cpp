@@ -1,5 +1,8 @@
 // The elementwise and reduction kernels at the sizes a training step uses (batch 128,
 // 1200 hidden units), in GB/s of memory traffic: bytes read plus bytes written.
+#include "autograd/conv.h"
+#include "autograd/norm.h"
+#include "autograd/ops.h"
 #include "bench/common.h"
 #include "tensor/conv.h"
 #include "tensor/norm.h"
@@ -91,6 +94,25 @@ void BM_BatchNorm2dBackward(benchmark::State& state) {
   set_bytes(state, 3.0 * x.numel() * sizeof(float));
 }
 
+// The teacher's first BatchNorm-pool-ReLU block in training mode on [128, 32, 28, 28], forward
+// and backward through the graph: the fused op (state.range(0) = 1) or the three ops one by one
+// (0). Counted as the composed ops' minimum traffic would be without the fusion's savings: x read
+// and dx written, the quarter-size output written and its gradient read.
+void BM_BatchNormPoolRelu(benchmark::State& state) {
+  const Tensor x = bench::random_tensor({kRows, 32, 28, 28});
+  const Tensor direction = bench::random_tensor({kRows, 32, 14, 14}, 10);
+  const autograd::Var gamma(bench::random_tensor({32}, 8), true), beta(bench::random_tensor({32}, 9), true);
+  const bool fused = state.range(0) == 1;
+  for (auto _ : state) {
+    autograd::Var input(x, true);
+    const autograd::Var z = fused ? autograd::batch_norm_pool_relu2d(input, gamma, beta).y
+                                  : autograd::relu(autograd::max_pool2d(autograd::batch_norm2d(input, gamma, beta).y, 2, 2));
+    autograd::sum(autograd::masked_mul(z, direction)).backward();
+    benchmark::DoNotOptimize(input.grad().data());
+  }
+  set_bytes(state, 2.5 * x.numel() * sizeof(float));
+}
+
 BENCHMARK(BM_AddBias)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Relu)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Mul)->Unit(benchmark::kMicrosecond);
@@ -98,6 +120,7 @@ BENCHMARK(BM_SumRows)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_LogSoftmax)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_MaxPool2d)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_MaxPool2dBackward)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_BatchNormPoolRelu)->Arg(0)->Arg(1)->ArgName("fused")->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_BatchNorm2d)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_BatchNorm2dBackward)->Unit(benchmark::kMicrosecond);
 

@@ -87,22 +87,34 @@ BatchNorm2d::BatchNorm2d(int64_t channels, float momentum, float eps) : momentum
   running_var = register_buffer("running_var", Tensor::ones({channels}));
 }
 
-// training: the fused op with batch statistics (see autograd::batch_norm2d), and
-//   running <- (1 - m) running + m batch (the variance unbiased)
-// evaluation: y = x s + (beta - mean s), s = gamma / sqrt(var + eps), from the running statistics
-Var BatchNorm2d::forward(const Var& x) {
+// M / (M - 1), M the values per channel of a batch of `values` (1 when M = 1).
+float BatchNorm2d::unbiased_factor(int64_t values) const {
+  const int64_t per_channel = values / weight.shape()[0];
+  return per_channel > 1 ? static_cast<float>(per_channel) / static_cast<float>(per_channel - 1) : 1.0f;
+}
+
+void BatchNorm2d::require_input(const Var& x) const {
   const int64_t channels = weight.shape()[0];
   if (x.value().dim() != 4 || x.shape()[1] != channels) {
     throw tensor::ShapeError("BatchNorm2d: expects [N, " + std::to_string(channels) + ", H, W], got " +
                              tensor::to_string(x.shape()));
   }
+}
+
+// running <- (1 - m) running + m batch (the variance made unbiased by `unbiased`, M / (M - 1))
+void BatchNorm2d::update_running_statistics(float unbiased, const Tensor& mean, const Tensor& var) {
+  running_mean.copy_(tensor::add(tensor::mul(running_mean, 1.0f - momentum_), tensor::mul(mean, momentum_)));
+  running_var.copy_(tensor::add(tensor::mul(running_var, 1.0f - momentum_), tensor::mul(var, momentum_ * unbiased)));
+}
+
+// training: the fused op with batch statistics (see autograd::batch_norm2d), and the running statistics
+// evaluation: y = x s + (beta - mean s), s = gamma / sqrt(var + eps), from the running statistics
+Var BatchNorm2d::forward(const Var& x) {
+  require_input(x);
+  const int64_t channels = weight.shape()[0];
   if (is_training()) {
     autograd::BatchNorm2dOutput out = autograd::batch_norm2d(x, weight, bias, eps_);
-    const int64_t per_channel = x.value().numel() / channels;
-    const float unbiased = per_channel > 1 ? static_cast<float>(per_channel) / static_cast<float>(per_channel - 1) : 1.0f;
-    running_mean.copy_(tensor::add(tensor::mul(running_mean, 1.0f - momentum_), tensor::mul(out.mean, momentum_)));
-    running_var.copy_(
-        tensor::add(tensor::mul(running_var, 1.0f - momentum_), tensor::mul(out.var, momentum_ * unbiased)));
+    update_running_statistics(unbiased_factor(x.value().numel()), out.mean, out.var);
     return out.y;
   }
   const Tensor inv_std = tensor::div(Tensor::ones({channels}), tensor::sqrt(tensor::add(running_var, eps_)));
@@ -110,6 +122,31 @@ Var BatchNorm2d::forward(const Var& x) {
   const Var shift = autograd::sub(bias, autograd::masked_mul(scale, running_mean));
   return autograd::add(autograd::mul(x, autograd::reshape(scale, {1, channels, 1, 1})),
                        autograd::reshape(shift, {1, channels, 1, 1}));
+}
+
+// training: z = relu(max_pool(batch_norm(x))) fused (see autograd::batch_norm_pool_relu2d), and the
+// running statistics; evaluation: the three ops
+Var BatchNorm2d::forward_pool_relu(const Var& x) {
+  require_input(x);
+  if (!is_training()) return autograd::relu(autograd::max_pool2d(forward(x), 2, 2));
+  autograd::BatchNorm2dOutput out = autograd::batch_norm_pool_relu2d(x, weight, bias, eps_);
+  update_running_statistics(unbiased_factor(x.value().numel()), out.mean, out.var);
+  return out.y;
+}
+
+// training: z = relu(max_pool(batch_norm(conv(x)))) fused (see autograd::conv_batch_norm_pool_relu2d),
+// and the running statistics of the convolution's output; evaluation: the four ops
+Var BatchNorm2d::forward_conv_pool_relu(Conv2d& conv, const Var& x) {
+  if (!is_training()) return autograd::relu(autograd::max_pool2d(forward(conv(x)), 2, 2));
+  if (conv.weight.shape()[0] != weight.shape()[0]) {
+    throw tensor::ShapeError("BatchNorm2d: expects [N, " + std::to_string(weight.shape()[0]) + ", H, W], got " +
+                             std::to_string(conv.weight.shape()[0]) + " channels from " + conv.describe());
+  }
+  autograd::BatchNorm2dOutput out =
+      autograd::conv_batch_norm_pool_relu2d(x, conv.weight, conv.bias, weight, bias, conv.stride(), conv.padding(), eps_);
+  // The statistics are of the convolution's output: four values per pooled one.
+  update_running_statistics(unbiased_factor(4 * out.y.value().numel()), out.mean, out.var);
+  return out.y;
 }
 
 std::string BatchNorm2d::describe() const { return "BatchNorm2d(" + std::to_string(weight.shape()[0]) + ")"; }

@@ -83,6 +83,8 @@ class Conv2d : public Module {
 
   Var weight;  ///< [out, in, kernel, kernel]; change values in place, as for `Linear`
   Var bias;    ///< [out]
+  int64_t stride() const { return stride_; }    ///< the step between windows
+  int64_t padding() const { return padding_; }  ///< zeros on each side
 
  private:
   int64_t stride_, padding_;
@@ -109,11 +111,28 @@ class BatchNorm2d : public Module {
   /// \throws tensor::ShapeError when x is not NCHW with `channels` channels.
   Var forward(const Var& x) override;
   std::string describe() const override;  ///< `BatchNorm2d(32)`
+  /// \brief `relu(max_pool2d(forward(x), 2, 2))` as one fused op (`autograd::batch_norm_pool_relu2d`)
+  /// in training mode, the running statistics updated as by `forward`; the three modules one after
+  /// the other in evaluation mode. `Sequential` calls it for a BatchNorm2d followed by a 2 x 2
+  /// MaxPool2d and a ReLU.
+  /// \param x [N, channels, H, W], H and W even \returns [N, channels, H/2, W/2]
+  /// \throws tensor::ShapeError when x is not NCHW with `channels` channels or H or W is odd.
+  Var forward_pool_relu(const Var& x);
+  /// \brief `relu(max_pool2d(forward(conv(x)), 2, 2))` as one fused op
+  /// (`autograd::conv_batch_norm_pool_relu2d`) in training mode, the running statistics updated as
+  /// by `forward`; the modules one after the other in evaluation mode. `Sequential` calls it for a
+  /// Conv2d followed by this BatchNorm2d, a 2 x 2 MaxPool2d and a ReLU.
+  /// \param conv the convolution before it \param x [N, C, H, W], the convolution's input
+  /// \returns [N, channels, Ho/2, Wo/2] \throws tensor::ShapeError as the modules would, or when Ho or Wo is odd.
+  Var forward_conv_pool_relu(Conv2d& conv, const Var& x);
   Var weight;           ///< [C], \f$ \gamma \f$
   Var bias;             ///< [C], \f$ \beta \f$
   Tensor running_mean;  ///< [C], \f$ \hat\mu \f$ (buffer "running_mean")
   Tensor running_var;   ///< [C], \f$ \hat\sigma^2 \f$ (buffer "running_var")
  private:
+  void require_input(const Var& x) const;
+  float unbiased_factor(int64_t values) const;
+  void update_running_statistics(float unbiased, const Tensor& mean, const Tensor& var);
   float momentum_, eps_;
 };
 
@@ -128,6 +147,8 @@ class MaxPool2d : public Module {
   /// \brief \param x [N, C, H, W] \returns [N, C, Ho, Wo]
   Var forward(const Var& x) override;
   std::string describe() const override;  ///< `MaxPool2d(2x2, stride 2)`
+  int64_t kernel() const { return kernel_; }  ///< the window's side
+  int64_t stride() const { return stride_; }  ///< the step between windows
 
  private:
   int64_t kernel_, stride_;

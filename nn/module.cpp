@@ -1,5 +1,10 @@
 #include "nn/module.h"
 
+#include "nn/layers.h"
+
+#include <optional>
+#include <utility>
+
 namespace nn {
 
 std::vector<NamedParameter> Module::named_parameters() const {
@@ -82,9 +87,57 @@ Sequential& Sequential::add(std::shared_ptr<Module> module) {
   return *this;
 }
 
+namespace {
+
+// The BatchNorm2d at modules[i] when it begins a block BatchNorm2d - MaxPool2d(2, stride 2) - ReLU
+// that can run fused (in training mode), else null. The caller checks that its input's sides are even.
+BatchNorm2d* fusable_block(const std::vector<std::shared_ptr<Module>>& modules, size_t i) {
+  if (i + 2 >= modules.size()) return nullptr;
+  auto* norm = dynamic_cast<BatchNorm2d*>(modules[i].get());
+  const auto* pool = dynamic_cast<const MaxPool2d*>(modules[i + 1].get());
+  const bool relu = dynamic_cast<const ReLU*>(modules[i + 2].get()) != nullptr;
+  if (norm == nullptr || !norm->is_training() || pool == nullptr || pool->kernel() != 2 || pool->stride() != 2 ||
+      !relu) {
+    return nullptr;
+  }
+  return norm;
+}
+
+// The sides (Ho, Wo) of conv's output on x, when x is an image batch the convolution fits; else nothing.
+std::optional<std::pair<int64_t, int64_t>> conv_output_sides(const Conv2d& conv, const Var& x) {
+  if (x.value().dim() != 4 || x.shape()[1] != conv.weight.shape()[1]) return std::nullopt;
+  const int64_t kh = conv.weight.shape()[2], kw = conv.weight.shape()[3], s = conv.stride(), p = conv.padding();
+  const int64_t h = x.shape()[2] + 2 * p - kh, w = x.shape()[3] + 2 * p - kw;
+  if (h < 0 || w < 0) return std::nullopt;
+  return std::pair{h / s + 1, w / s + 1};
+}
+
+}  // namespace
+
 Var Sequential::forward(const Var& x) {
   Var y = x;
-  for (auto& m : modules_) y = m->forward(y);
+  for (size_t i = 0; i < modules_.size(); ++i) {
+    if (fuse_) {
+      // Conv2d - BatchNorm2d - MaxPool2d(2) - ReLU: all four in one op.
+      if (auto* conv = dynamic_cast<Conv2d*>(modules_[i].get())) {
+        const auto sides = conv_output_sides(*conv, y);
+        const bool even = sides && sides->first % 2 == 0 && sides->second % 2 == 0;
+        if (BatchNorm2d* norm = even ? fusable_block(modules_, i + 1) : nullptr) {
+          y = norm->forward_conv_pool_relu(*conv, y);
+          i += 3;
+          continue;
+        }
+      }
+      // BatchNorm2d - MaxPool2d(2) - ReLU: three in one.
+      const bool even = y.value().dim() == 4 && y.shape()[2] % 2 == 0 && y.shape()[3] % 2 == 0;
+      if (BatchNorm2d* norm = even ? fusable_block(modules_, i) : nullptr) {
+        y = norm->forward_pool_relu(y);
+        i += 2;
+        continue;
+      }
+    }
+    y = modules_[i]->forward(y);
+  }
   return y;
 }
 

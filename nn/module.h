@@ -113,11 +113,21 @@ class Sequential : public Module {
   size_t size() const { return modules_.size(); }
 
   /// \brief Applies every module in order. \param x the input of the first \returns the output of the last
+  ///
+  /// In training mode a `BatchNorm2d` followed by a 2 x 2, stride-2 `MaxPool2d` and a `ReLU`, on
+  /// images of even height and width, runs as one fused op (`BatchNorm2d::forward_pool_relu`),
+  /// with the `Conv2d` before it when there is one (`BatchNorm2d::forward_conv_pool_relu`): the
+  /// same values, bit for bit, and the same gradients to float rounding, without writing the
+  /// full-size normalised batch or its gradient. `set_fusion(false)` runs the modules one by one
+  /// (the reference the tests hold the fused blocks to).
   Var forward(const Var& x) override;
   std::string describe() const override;  ///< `Sequential`
+  /// \brief Whether `forward` fuses BatchNorm-pool-ReLU blocks (on by default).
+  void set_fusion(bool on) { fuse_ = on; }
 
  private:
   std::vector<std::shared_ptr<Module>> modules_;
+  bool fuse_ = true;
 };
 
 }  // namespace nn

@@ -2,6 +2,7 @@
 
 #include "tensor/errors.h"
 #include "tensor/parallel.h"
+#include "tensor/pool_planes.h"
 
 #include <cblas.h>
 #include <omp.h>
@@ -262,35 +263,33 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t
   return y;
 }
 
-Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, int64_t stride, int64_t padding,
-                            bool need_input, bool need_weight, bool need_bias) {
-  const Windows g = conv_geometry(x, weight, Tensor(), stride, padding, "conv2d_backward");
+namespace {
+
+// conv2d_backward's work, image by image: gradient(n, buffer) returns image n's output gradient
+// [O, Ho Wo] (a pointer into a tensor, or `buffer`, which it may fill).
+template <class Gradient>
+Conv2dGrads convolution_backward(const Windows& g, Gradient gradient, const Tensor& x, const Tensor& weight,
+                                 bool need_input, bool need_weight, bool need_bias) {
   const int64_t out_channels = weight.shape()[0];
   const int64_t rows = g.c * g.kh * g.kw;
   const int64_t pixels = g.out_h * g.out_w;
-  if (dy.shape() != Shape{g.n, out_channels, g.out_h, g.out_w}) {
-    throw ShapeError("conv2d_backward: gradient " + to_string(dy.shape()) + " does not match output [" +
-                     std::to_string(g.n) + ", " + std::to_string(out_channels) + ", " + std::to_string(g.out_h) + ", " +
-                     std::to_string(g.out_w) + "]");
-  }
   const Tensor in = x.contiguous();
   const Tensor w = weight.contiguous();
-  const Tensor grad = dy.contiguous();
   Conv2dGrads r;
   if (need_input) r.input = Tensor::empty(x.shape());  // each image zeroed by its thread, while in cache
-  const int threads = in.numel() + grad.numel() >= kParallelMinElements ? num_threads() : 1;
+  const int threads = in.numel() + g.n * out_channels * pixels >= kParallelMinElements ? num_threads() : 1;
   // One partial weight and bias gradient per thread, added below in thread order.
   std::vector<std::vector<float>> dw(static_cast<size_t>(threads)), db(static_cast<size_t>(threads));
 #pragma omp parallel num_threads(threads)
   {
     const int t = omp_get_thread_num();
     const auto [begin, end] = share(g.n, t, omp_get_num_threads());
-    std::vector<float> cols(static_cast<size_t>(rows * pixels));
+    std::vector<float> cols(static_cast<size_t>(rows * pixels)), buffer(static_cast<size_t>(out_channels * pixels));
     std::vector<float> padded(need_weight ? static_cast<size_t>(padded_size(g)) : 0, 0.0f);
     if (need_weight) dw[static_cast<size_t>(t)].assign(static_cast<size_t>(out_channels * rows), 0.0f);
     if (need_bias) db[static_cast<size_t>(t)].assign(static_cast<size_t>(out_channels), 0.0f);
     for (int64_t n = begin; n < end; ++n) {
-      const float* d = grad.data() + n * out_channels * pixels;
+      const float* d = gradient(n, buffer.data());
       if (need_weight) {
         // dW[O, CKK] += dy_n[O, HoWo] cols[CKK, HoWo]^T
         image_to_columns(in.data() + n * g.c * g.h * g.w, g, padded.data(), cols.data());
@@ -321,6 +320,35 @@ Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& wei
   if (need_weight) r.weight = reduce(dw, weight.shape());
   if (need_bias) r.bias = reduce(db, {out_channels});
   return r;
+}
+
+}  // namespace
+
+Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, int64_t stride, int64_t padding,
+                            bool need_input, bool need_weight, bool need_bias) {
+  const Windows g = conv_geometry(x, weight, Tensor(), stride, padding, "conv2d_backward");
+  const int64_t out_channels = weight.shape()[0];
+  if (dy.shape() != Shape{g.n, out_channels, g.out_h, g.out_w}) {
+    throw ShapeError("conv2d_backward: gradient " + to_string(dy.shape()) + " does not match output [" +
+                     std::to_string(g.n) + ", " + std::to_string(out_channels) + ", " + std::to_string(g.out_h) + ", " +
+                     std::to_string(g.out_w) + "]");
+  }
+  const Tensor grad = dy.contiguous();
+  const int64_t per_image = out_channels * g.out_h * g.out_w;
+  return convolution_backward(
+      g, [&](int64_t n, float*) { return grad.data() + n * per_image; }, x, weight, need_input, need_weight, need_bias);
+}
+
+Conv2dGrads conv2d_backward(const OutputGradient& dy, const Tensor& x, const Tensor& weight, int64_t stride,
+                            int64_t padding, bool need_input, bool need_weight, bool need_bias) {
+  const Windows g = conv_geometry(x, weight, Tensor(), stride, padding, "conv2d_backward");
+  return convolution_backward(
+      g,
+      [&](int64_t n, float* buffer) {
+        dy(n, buffer);
+        return static_cast<const float*>(buffer);
+      },
+      x, weight, need_input, need_weight, need_bias);
 }
 
 namespace {
@@ -468,6 +496,51 @@ void pool_plane(const float* image, const Windows& g, float* out, uint8_t* where
 }
 
 }  // namespace
+
+namespace detail {
+
+void max_pool_plane_2x2(const float* image, int64_t h, int64_t w, float* out, uint8_t* where) {
+  pool_plane_2x2(image, Windows{1, 1, h, w, 2, 2, 2, 0, h / 2, w / 2}, out, where);
+}
+
+void max_pool_plane_2x2_backward(const float* dy, const uint8_t* where, int64_t h, int64_t w, float* image) {
+  unpool_plane_2x2(dy, where, Windows{1, 1, h, w, 2, 2, 2, 0, h / 2, w / 2}, image);
+}
+
+void gather_at_maxima_2x2(const float* image, const uint8_t* where, int64_t h, int64_t w, float* out) {
+  const int64_t out_h = h / 2, out_w = w / 2;
+  for (int64_t oh = 0; oh < out_h; ++oh) {
+    const float* top = image + 2 * oh * w;
+    const float* bottom = top + w;
+    const uint8_t* at = where + oh * out_w;
+    float* o = out + oh * out_w;
+    int64_t ow = 0;
+#if defined(__SSE2__)
+    // Four windows at a time: the same deinterleaving as pool4_2x2, then a select by position.
+    const auto gather4 = [&](int64_t first) {
+      const __m128 t0 = _mm_loadu_ps(top + 2 * first), t1 = _mm_loadu_ps(top + 2 * first + 4);
+      const __m128 b0 = _mm_loadu_ps(bottom + 2 * first), b1 = _mm_loadu_ps(bottom + 2 * first + 4);
+      const __m128 a = _mm_shuffle_ps(t0, t1, _MM_SHUFFLE(2, 0, 2, 0)), b = _mm_shuffle_ps(t0, t1, _MM_SHUFFLE(3, 1, 3, 1));
+      const __m128 c = _mm_shuffle_ps(b0, b1, _MM_SHUFFLE(2, 0, 2, 0)), d = _mm_shuffle_ps(b0, b1, _MM_SHUFFLE(3, 1, 3, 1));
+      int32_t bytes;
+      std::memcpy(&bytes, at + first, sizeof bytes);
+      const __m128i zero = _mm_setzero_si128();
+      const __m128i position = _mm_unpacklo_epi16(_mm_unpacklo_epi8(_mm_cvtsi32_si128(bytes), zero), zero);
+      const auto is = [&](int k) { return _mm_castsi128_ps(_mm_cmpeq_epi32(position, _mm_set1_epi32(k))); };
+      const __m128 upper = select(is(1), b, a), lower = select(is(3), d, c);
+      _mm_storeu_ps(o + first, select(_mm_castsi128_ps(_mm_cmpgt_epi32(position, _mm_set1_epi32(1))), lower, upper));
+    };
+    if (out_w >= 4) {
+      for (; ow + 4 <= out_w; ow += 4) gather4(ow);
+      if (ow < out_w) gather4(out_w - 4);
+      continue;
+    }
+#endif
+    for (; ow < out_w; ++ow) o[ow] = (at[ow] < 2 ? top : bottom)[2 * ow + (at[ow] & 1)];
+  }
+}
+
+}  // namespace detail
 
 MaxPool2dResult max_pool2d(const Tensor& x, int64_t kernel, int64_t stride) {
   const Windows g = pool_geometry(x.shape(), kernel, stride, "max_pool2d");

@@ -9,6 +9,7 @@
 #include "tensor/tensor.h"
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 namespace tensor {
@@ -79,6 +80,26 @@ struct Conv2dGrads {
 /// \throws ShapeError when dy does not match the forward geometry.
 Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, int64_t stride, int64_t padding,
                             bool need_input, bool need_weight, bool need_bias);
+
+/// \ingroup tensor
+/// \brief Image n's output gradient, written into `dy` ([O, Ho, Wo], O Ho Wo floats): for a
+/// `conv2d_backward` whose gradient is made image by image and never held for the whole batch.
+/// Called from several threads at once, each with its own buffer.
+using OutputGradient = std::function<void(int64_t n, float* dy)>;
+
+/// \ingroup tensor
+/// \brief `conv2d_backward` with the output gradient made image by image, just before it is
+/// used (`batch_norm_pool_relu2d_input_grad_image` for a convolution followed by a fused
+/// BatchNorm-pool-ReLU block): the same arithmetic in the same order, so the same bits as with
+/// the gradient given as a tensor, without writing the batch's gradient to memory and reading
+/// it back.
+/// \param dy makes image n's [O, Ho, Wo] gradient \param x [N, C, H, W] the forward input
+/// \param weight [O, C, kh, kw] \param stride s \param padding p \param need_input compute the input gradient
+/// \param need_weight compute the weight gradient \param need_bias compute the bias gradient
+/// \returns the requested gradients
+/// \throws ShapeError when the weight does not match x.
+Conv2dGrads conv2d_backward(const OutputGradient& dy, const Tensor& x, const Tensor& weight, int64_t stride,
+                            int64_t padding, bool need_input, bool need_weight, bool need_bias);
 
 /// \ingroup tensor
 /// \brief The result of `max_pool2d`: the maxima and where in its window each came from.

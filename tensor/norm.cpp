@@ -2,6 +2,7 @@
 
 #include "tensor/errors.h"
 #include "tensor/parallel.h"
+#include "tensor/pool_planes.h"
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -9,8 +10,10 @@
 
 #include <algorithm>
 #include <array>
+#include <cassert>
 #include <cmath>
 #include <string>
+#include <vector>
 
 namespace tensor {
 
@@ -107,6 +110,59 @@ void add_channel_sums(int64_t n, int64_t plane, Term term, double (&totals)[kSum
   while (i < n) group.template operator()<1>();
 }
 
+// A channel's batch statistics, as batch_norm2d and batch_norm_pool_relu2d compute them.
+struct ChannelStatistics {
+  float mean, var, inv_std;
+};
+
+// Channel ch's mean and biased variance over its n planes of `plane` values: each plane summed
+// in float (sum_planes' order), the planes in double, in two passes (the mean, then the squared
+// deviations from it).
+ChannelStatistics channel_statistics(const float* in, int64_t n, int64_t c, int64_t plane, int64_t ch, float eps) {
+  const auto m = static_cast<double>(n * plane);
+  const auto at = [&](int64_t i, int64_t k) { return in + (i * c + ch) * plane + k; };
+  double sum[1] = {0.0};
+  add_channel_sums<1>(n, plane, [&](auto read, int64_t i, int64_t k) { return std::array{read(at(i, k))}; }, sum);
+  const double mean = m > 0 ? sum[0] / m : 0.0;
+  const auto mu = static_cast<float>(mean);
+  double squares[1] = {0.0};
+  add_channel_sums<1>(
+      n, plane,
+      [&](auto read, int64_t i, int64_t k) {
+        const auto deviation = read(at(i, k)) - mu;
+        return std::array{deviation * deviation};
+      },
+      squares);
+  const double var = m > 0 ? squares[0] / m : 0.0;
+  return {mu, static_cast<float>(var), static_cast<float>(1.0 / std::sqrt(var + eps))};
+}
+
+// y = gamma x_hat + beta over one plane, the expression both forward passes use (the same bits).
+inline void normalise_plane(const float* __restrict in, int64_t plane, const ChannelStatistics& s, float g, float b,
+                            float* __restrict y) {
+#pragma omp simd
+  for (int64_t k = 0; k < plane; ++k) y[k] = g * normalised(in[k], s.mean, s.inv_std) + b;
+}
+
+// The same, keeping x_hat too.
+inline void normalise_plane(const float* __restrict in, int64_t plane, const ChannelStatistics& s, float g, float b,
+                            float* __restrict x_hat, float* __restrict y) {
+#pragma omp simd
+  for (int64_t k = 0; k < plane; ++k) {
+    x_hat[k] = normalised(in[k], s.mean, s.inv_std);
+    y[k] = g * x_hat[k] + b;
+  }
+}
+
+// dx = gamma inv_std / M (M dy - sum dy - x_hat sum dy x_hat) over one plane, the expression both
+// backward passes use.
+inline void normalise_plane_backward(const float* __restrict dy, const float* __restrict in, int64_t plane, float m,
+                                     float scale, float mu, float inv, float sum_dy, float sum_dy_h,
+                                     float* __restrict dx) {
+#pragma omp simd
+  for (int64_t k = 0; k < plane; ++k) dx[k] = scale * (m * dy[k] - sum_dy - normalised(in[k], mu, inv) * sum_dy_h);
+}
+
 }  // namespace
 
 BatchNorm2dResult batch_norm2d(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps) {
@@ -114,38 +170,21 @@ BatchNorm2dResult batch_norm2d(const Tensor& x, const Tensor& gamma, const Tenso
   require_channels(x, beta, "beta", "batch_norm2d");
   if (!(eps > 0.0f)) throw ValueError("batch_norm2d: eps must be > 0, got " + to_string(eps));
   const int64_t n = x.size(0), c = x.size(1), plane = x.size(2) * x.size(3);
-  const auto m = static_cast<double>(n * plane);
   BatchNorm2dResult r{Tensor::empty(x.shape()), Tensor::empty({c}), Tensor::empty({c}), Tensor::empty({c})};
   const float* in = x.data();
   float* y = r.y.data();
   // One channel per thread: its sums are added in the same order whatever the thread count.
 #pragma omp parallel for schedule(static) if (x.numel() >= kParallelMinElements)
   for (int64_t ch = 0; ch < c; ++ch) {
-    // Each plane is summed in float (sum_planes' order), the planes in double.
-    const auto at = [&](int64_t i, int64_t k) { return in + (i * c + ch) * plane + k; };
-    double sum[1] = {0.0};
-    add_channel_sums<1>(n, plane, [&](auto read, int64_t i, int64_t k) { return std::array{read(at(i, k))}; }, sum);
-    const double mean = m > 0 ? sum[0] / m : 0.0;
-    const auto mu = static_cast<float>(mean);
-    double squares[1] = {0.0};
-    add_channel_sums<1>(
-        n, plane,
-        [&](auto read, int64_t i, int64_t k) {
-          const auto deviation = read(at(i, k)) - mu;
-          return std::array{deviation * deviation};
-        },
-        squares);
-    const double var = m > 0 ? squares[0] / m : 0.0;
-    const auto inv_std = static_cast<float>(1.0 / std::sqrt(var + eps));
+    const ChannelStatistics s = channel_statistics(in, n, c, plane, ch, eps);
     const float g = gamma.data()[ch], b = beta.data()[ch];
     for (int64_t i = 0; i < n; ++i) {
       const int64_t base = (i * c + ch) * plane;
-#pragma omp simd
-      for (int64_t k = 0; k < plane; ++k) y[base + k] = g * normalised(in[base + k], mu, inv_std) + b;
+      normalise_plane(in + base, plane, s, g, b, y + base);
     }
-    r.mean.data()[ch] = mu;
-    r.var.data()[ch] = static_cast<float>(var);
-    r.inv_std.data()[ch] = inv_std;
+    r.mean.data()[ch] = s.mean;
+    r.var.data()[ch] = s.var;
+    r.inv_std.data()[ch] = s.inv_std;
   }
   return r;
 }
@@ -183,13 +222,146 @@ BatchNorm2dGrads batch_norm2d_backward(const Tensor& dy, const Tensor& x, const 
     const auto sum_dy = static_cast<float>(d_beta), sum_dy_h = static_cast<float>(d_gamma);
     for (int64_t i = 0; i < n; ++i) {
       const int64_t base = (i * c + ch) * plane;
-#pragma omp simd
-      for (int64_t k = 0; k < plane; ++k) {
-        dx[base + k] = scale * (m * d[base + k] - sum_dy - normalised(in[base + k], mu, inv) * sum_dy_h);
-      }
+      normalise_plane_backward(d + base, in + base, plane, m, scale, mu, inv, sum_dy, sum_dy_h, dx + base);
     }
     g.beta.data()[ch] = sum_dy;
     g.gamma.data()[ch] = sum_dy_h;
+  }
+  return g;
+}
+
+namespace {
+
+// The 2 x 2 windows of batch_norm_pool_relu2d must tile the image.
+void require_tiled(const Tensor& x, const char* op) {
+  if (x.size(2) % 2 != 0 || x.size(3) % 2 != 0) {
+    throw ShapeError(std::string(op) + ": 2 x 2 windows must tile the image, so H and W must be even, got " +
+                     to_string(x.shape()));
+  }
+}
+
+}  // namespace
+
+// z = relu(max over each 2 x 2 window of y), y = gamma x_hat + beta. The statistics channel by
+// channel (the second pass over a channel finds it in the cache); then the planes in memory order
+// (streams the hardware prefetches), each plane of y made in a plane-sized buffer that stays in
+// the cache, pooled from there by max_pool2d's kernel, and never written to memory.
+BatchNormPoolRelu2dResult batch_norm_pool_relu2d(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                                 float eps) {
+  require_channels(x, gamma, "gamma", "batch_norm_pool_relu2d");
+  require_channels(x, beta, "beta", "batch_norm_pool_relu2d");
+  if (!(eps > 0.0f)) throw ValueError("batch_norm_pool_relu2d: eps must be > 0, got " + to_string(eps));
+  require_tiled(x, "batch_norm_pool_relu2d");
+  const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3), plane = h * w;
+  const int64_t out_w = w / 2, out_plane = plane / 4;
+  BatchNormPoolRelu2dResult r{Tensor::empty({n, c, h / 2, out_w}), {}, Tensor::empty({n, c, h / 2, out_w}),
+                              Tensor::empty({c}), Tensor::empty({c}), Tensor::empty({c})};
+  r.where.resize(static_cast<size_t>(r.y.numel()));
+  const float* in = x.data();
+  const bool parallel = x.numel() >= kParallelMinElements;
+#pragma omp parallel for schedule(static) if (parallel)
+  for (int64_t ch = 0; ch < c; ++ch) {
+    const ChannelStatistics s = channel_statistics(in, n, c, plane, ch, eps);
+    r.mean.data()[ch] = s.mean;
+    r.var.data()[ch] = s.var;
+    r.inv_std.data()[ch] = s.inv_std;
+  }
+#pragma omp parallel if (parallel)
+  {
+    std::vector<float> normalised_x(static_cast<size_t>(plane)), y(static_cast<size_t>(plane));
+#pragma omp for schedule(static)
+    for (int64_t p = 0; p < n * c; ++p) {
+      const int64_t ch = p % c;
+      const ChannelStatistics s{r.mean.data()[ch], r.var.data()[ch], r.inv_std.data()[ch]};
+      const float* image = in + p * plane;
+      float* z = r.y.data() + p * out_plane;
+      float* x_hat = r.x_hat_at_max.data() + p * out_plane;
+      uint8_t* where = r.where.data() + p * out_plane;
+      normalise_plane(image, plane, s, gamma.data()[ch], beta.data()[ch], normalised_x.data(), y.data());
+      detail::max_pool_plane_2x2(y.data(), h, w, z, where);
+      detail::gather_at_maxima_2x2(normalised_x.data(), where, h, w, x_hat);
+#pragma omp simd
+      for (int64_t o = 0; o < out_plane; ++o) z[o] = z[o] > 0.0f ? z[o] : 0.0f;
+    }
+  }
+  return r;
+}
+
+// g = dz where z > 0, else 0 (the ReLU), at each window's maximum (the pooling): dy, zero
+// elsewhere. Then batch_norm2d_backward's formula, its two sums taken over the maxima alone
+// (the zeros add nothing), channel by channel on the quarter-size planes.
+BatchNormPoolRelu2dSums batch_norm_pool_relu2d_sums(const Tensor& dz, const Tensor& x,
+                                                   const BatchNormPoolRelu2dResult& forward) {
+  require_channels(x, forward.mean, "mean", "batch_norm_pool_relu2d_backward");
+  require_tiled(x, "batch_norm_pool_relu2d_backward");
+  const int64_t n = x.size(0), c = x.size(1), out_plane = x.size(2) * x.size(3) / 4;
+  const Shape pooled{n, c, x.size(2) / 2, x.size(3) / 2};
+  if (dz.shape() != pooled || !dz.is_contiguous() || forward.y.shape() != pooled ||
+      forward.x_hat_at_max.shape() != pooled || static_cast<int64_t>(forward.where.size()) != dz.numel() ||
+      forward.inv_std.shape() != Shape{c}) {
+    throw ShapeError("batch_norm_pool_relu2d_backward: gradient " + to_string(dz.shape()) + " and forward output " +
+                     to_string(forward.y.shape()) + " do not match the pooling " + to_string(pooled) + " of input " +
+                     to_string(x.shape()));
+  }
+  BatchNormPoolRelu2dSums r{Tensor::empty(pooled), Tensor::empty({c}), Tensor::empty({c})};
+  const bool parallel = x.numel() >= kParallelMinElements;
+  const int64_t count = dz.numel();
+  const float* d = dz.data();
+  const float* z = forward.y.data();
+  float* kept = r.at_max.data();
+  // Both operands read unconditionally, so the select vectorises.
+#pragma omp parallel for simd schedule(static) if (parallel)
+  for (int64_t o = 0; o < count; ++o) {
+    const float grad = d[o], value = z[o];
+    kept[o] = value > 0.0f ? grad : 0.0f;
+  }
+#pragma omp parallel for schedule(static) if (parallel)
+  for (int64_t ch = 0; ch < c; ++ch) {
+    // sum dy and sum dy x_hat over the maxima: each plane in float (sum_planes' order), the planes in double.
+    double totals[2] = {0.0, 0.0};
+    add_channel_sums<2>(
+        n, out_plane,
+        [&](auto read, int64_t i, int64_t k) {
+          const int64_t at = (i * c + ch) * out_plane + k;
+          const auto grad = read(kept + at);
+          return std::array{grad, grad * read(forward.x_hat_at_max.data() + at)};
+        },
+        totals);
+    r.beta.data()[ch] = static_cast<float>(totals[0]);
+    r.gamma.data()[ch] = static_cast<float>(totals[1]);
+  }
+  return r;
+}
+
+// dx = gamma inv_std / M (M dy - sum dy - x_hat sum dy x_hat), dy unpooled plane by plane into
+// a plane-sized buffer.
+void batch_norm_pool_relu2d_input_grad_image(const BatchNormPoolRelu2dSums& sums, const Tensor& x, const Tensor& gamma,
+                                             const BatchNormPoolRelu2dResult& forward, int64_t image, float* dx) {
+  assert(image >= 0 && image < x.size(0) && "batch_norm_pool_relu2d_input_grad_image: no such image");
+  const int64_t c = x.size(1), h = x.size(2), w = x.size(3), plane = h * w, out_plane = plane / 4;
+  const auto m = static_cast<float>(x.size(0) * plane);
+  std::vector<float> dy(static_cast<size_t>(plane));
+  for (int64_t ch = 0; ch < c; ++ch) {
+    const int64_t p = image * c + ch;
+    const float mu = forward.mean.data()[ch], inv = forward.inv_std.data()[ch];
+    const float scale = m > 0 ? gamma.data()[ch] * inv / m : 0.0f;
+    detail::max_pool_plane_2x2_backward(sums.at_max.data() + p * out_plane, forward.where.data() + p * out_plane, h, w,
+                                        dy.data());
+    normalise_plane_backward(dy.data(), x.data() + p * plane, plane, m, scale, mu, inv, sums.beta.data()[ch],
+                             sums.gamma.data()[ch], dx + ch * plane);
+  }
+}
+
+BatchNorm2dGrads batch_norm_pool_relu2d_backward(const Tensor& dz, const Tensor& x, const Tensor& gamma,
+                                                 const BatchNormPoolRelu2dResult& forward) {
+  require_channels(x, gamma, "gamma", "batch_norm_pool_relu2d_backward");
+  BatchNormPoolRelu2dSums sums = batch_norm_pool_relu2d_sums(dz, x, forward);
+  BatchNorm2dGrads g{Tensor::empty(x.shape()), sums.gamma, sums.beta};
+  const int64_t n = x.size(0), per_image = x.numel() / std::max<int64_t>(n, 1);
+  // The images in memory order (streams the hardware prefetches).
+#pragma omp parallel for schedule(static) if (x.numel() >= kParallelMinElements)
+  for (int64_t i = 0; i < n; ++i) {
+    batch_norm_pool_relu2d_input_grad_image(sums, x, gamma, forward, i, g.input.data() + i * per_image);
   }
   return g;
 }

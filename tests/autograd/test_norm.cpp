@@ -1,6 +1,7 @@
 // Batch normalisation: the fused op against its composition from primitives, and gradcheck.
 #include "autograd/norm.h"
 
+#include "autograd/conv.h"
 #include "autograd/gradcheck.h"
 #include "autograd/ops.h"
 #include "tensor/errors.h"
@@ -61,6 +62,32 @@ double documented_channel_sum(int64_t n, int64_t plane, F f) {
     total += documented_plane_sum(terms);
   }
   return total;
+}
+
+// The block the fused op replaces, from the three ops the teacher used to run one by one.
+Var composed_batch_norm_pool_relu2d(const Var& x, const Var& gamma, const Var& beta, float eps) {
+  return autograd::relu(autograd::max_pool2d(autograd::batch_norm2d(x, gamma, beta, eps).y, 2, 2));
+}
+
+// A batch whose 2 x 2 windows each have one clear maximum, at least 1 above the other three,
+// half of the maxima near +2.5 and half near -2.5: after normalisation the ReLU keeps some windows
+// and zeroes others, and a finite-difference step of 1e-2 crosses no kink (no tie, no zero).
+Tensor clear_maxima(const Shape& shape, uint64_t seed) {
+  tensor::Generator gen(seed);
+  Tensor x = Tensor::empty(shape);
+  const int64_t h = shape[2], w = shape[3];
+  for (int64_t plane = 0; plane < shape[0] * shape[1]; ++plane) {
+    for (int64_t oh = 0; oh < h / 2; ++oh) {
+      for (int64_t ow = 0; ow < w / 2; ++ow) {
+        const float top = (gen.below(2) == 0 ? 2.5f : -2.5f) + 0.5f * gen.uniform();
+        const auto winner = static_cast<int64_t>(gen.below(4));
+        for (int64_t k = 0; k < 4; ++k) {
+          x.data()[(plane * h + 2 * oh + k / 2) * w + 2 * ow + k % 2] = k == winner ? top : top - 1.0f - gen.uniform();
+        }
+      }
+    }
+  }
+  return x;
 }
 
 }  // namespace
@@ -148,5 +175,115 @@ TEST_CASE("batch_norm2d reports shapes that do not fit and a non-positive eps") 
                        "batch_norm2d: expects a contiguous NCHW image batch, got [8, 3]", tensor::ShapeError);
   CHECK_THROWS_WITH_AS(autograd::batch_norm2d(x, Var(Tensor::ones({3})), Var(Tensor::zeros({3})), 0.0f),
                        "batch_norm2d: eps must be > 0, got 0", tensor::ValueError);
+}
+
+TEST_CASE("the fused batch_norm_pool_relu2d gives the composed ops' bits, and their gradients to float rounding") {
+  // gamma of both signs (a negative one puts the maximum of y at the minimum of x) and beta
+  // around 0, so the ReLU keeps some windows and zeroes others.
+  const auto check = [](const Shape& shape, uint64_t seed) {
+    const int64_t c = shape[1];
+    const Tensor x = values(shape, seed), gamma = values({c}, seed + 1, -1.5f, 1.5f), beta = values({c}, seed + 2, -0.5f, 0.5f);
+    const Tensor direction = values({shape[0], c, shape[2] / 2, shape[3] / 2}, seed + 3);
+    Var xf(x, true), gf(gamma, true), bf(beta, true), xc(x, true), gc(gamma, true), bc(beta, true);
+    const autograd::BatchNorm2dOutput fused = autograd::batch_norm_pool_relu2d(xf, gf, bf, 1e-5f);
+    const Var composed = composed_batch_norm_pool_relu2d(xc, gc, bc, 1e-5f);
+    CHECK(fused.y.value().to_vector() == composed.value().to_vector());
+    const tensor::BatchNorm2dResult statistics = tensor::batch_norm2d(x, gamma, beta, 1e-5f);
+    CHECK(fused.mean.to_vector() == statistics.mean.to_vector());
+    CHECK(fused.var.to_vector() == statistics.var.to_vector());
+    autograd::sum(autograd::masked_mul(fused.y, direction)).backward();
+    autograd::sum(autograd::masked_mul(composed, direction)).backward();
+    // The same sums in another order: a few float roundings apart (the gradients are O(1)).
+    CHECK(tensor::allclose(xf.grad(), xc.grad(), 1e-4f, 1e-5f));
+    CHECK(tensor::allclose(gf.grad(), gc.grad(), 1e-4f, 1e-5f));
+    CHECK(tensor::allclose(bf.grad(), bc.grad(), 1e-4f, 1e-5f));
+  };
+  SUBCASE("the teacher's first block: 28 x 28 planes, 14 windows a row (four at a time, then the last four again)") {
+    check({16, 4, 28, 28}, 40);
+  }
+  SUBCASE("the teacher's second block: 14 x 14 planes, 7 windows a row") { check({16, 6, 14, 14}, 50); }
+  SUBCASE("rows of fewer than four windows, and an odd number of images") { check({5, 3, 6, 2}, 60); }
+}
+
+TEST_CASE("batch_norm_pool_relu2d passes gradcheck on input, gamma and beta") {
+  const auto f = [](const std::vector<Var>& in) { return autograd::batch_norm_pool_relu2d(in[0], in[1], in[2], 1e-3f).y; };
+  const auto result =
+      autograd::gradcheck(f, {clear_maxima({2, 3, 4, 4}, 70), values({3}, 71, 0.5f, 1.5f), values({3}, 72, -0.3f, 0.3f)});
+  CHECK_MESSAGE(result.passed, result.report);
+  CHECK(result.checked == 2 * 3 * 4 * 4 + 3 + 3);
+}
+
+TEST_CASE("batch_norm_pool_relu2d gives the same bits on one thread and on two, forward and backward") {
+  const Tensor x = values({64, 8, 14, 14}, 80), gamma = values({8}, 81), beta = values({8}, 82);
+  const Tensor direction = values({64, 8, 7, 7}, 83);
+  const int threads = tensor::num_threads();
+  const auto run = [&](int count) {
+    tensor::set_num_threads(count);
+    Var input(x, true);
+    const Var z = autograd::batch_norm_pool_relu2d(input, Var(gamma), Var(beta)).y;
+    autograd::sum(autograd::masked_mul(z, direction)).backward();
+    return std::pair{z.value().to_vector(), input.grad().to_vector()};
+  };
+  const auto one = run(1), two = run(2);
+  tensor::set_num_threads(threads);
+  CHECK(one.first == two.first);
+  CHECK(one.second == two.second);
+}
+
+TEST_CASE("batch_norm_pool_relu2d reports shapes that do not fit, odd sides and a non-positive eps") {
+  const Var x(Tensor::zeros({8, 3, 6, 6}));
+  CHECK_THROWS_WITH_AS(autograd::batch_norm_pool_relu2d(x, Var(Tensor::ones({4})), Var(Tensor::zeros({3}))),
+                       "batch_norm_pool_relu2d: input [8, 3, 6, 6] has 3 channels but gamma is [4]", tensor::ShapeError);
+  CHECK_THROWS_WITH_AS(
+      autograd::batch_norm_pool_relu2d(Var(Tensor::zeros({8, 3, 5, 6})), Var(Tensor::ones({3})), Var(Tensor::zeros({3}))),
+      "batch_norm_pool_relu2d: 2 x 2 windows must tile the image, so H and W must be even, got [8, 3, 5, 6]",
+      tensor::ShapeError);
+  CHECK_THROWS_WITH_AS(autograd::batch_norm_pool_relu2d(x, Var(Tensor::ones({3})), Var(Tensor::zeros({3})), -1.0f),
+                       "batch_norm_pool_relu2d: eps must be > 0, got -1", tensor::ValueError);
+  const Tensor input = Tensor::zeros({8, 3, 6, 6});
+  const tensor::BatchNormPoolRelu2dResult r =
+      tensor::batch_norm_pool_relu2d(input, Tensor::ones({3}), Tensor::zeros({3}), 1e-5f);
+  CHECK_THROWS_WITH_AS(tensor::batch_norm_pool_relu2d_backward(Tensor::zeros({8, 3, 6, 6}), input, Tensor::ones({3}), r),
+                       "batch_norm_pool_relu2d_backward: gradient [8, 3, 6, 6] and forward output [8, 3, 3, 3] do "
+                       "not match the pooling [8, 3, 3, 3] of input [8, 3, 6, 6]",
+                       tensor::ShapeError);
+}
+
+TEST_CASE("the fused conv_batch_norm_pool_relu2d gives conv2d then batch_norm_pool_relu2d bit for bit, gradients included") {
+  // The convolution's gradient is made image by image from the block's: the same arithmetic,
+  // so the same bits, on one thread and on two; the teacher's second convolution, 32 -> 64 on
+  // 14 x 14, scaled down to 8 -> 6 channels.
+  const Tensor x = values({9, 8, 14, 14}, 90), weight = values({6, 8, 3, 3}, 91), bias = values({6}, 92);
+  const Tensor gamma = values({6}, 93, -1.5f, 1.5f), beta = values({6}, 94, -0.5f, 0.5f);
+  const Tensor direction = values({9, 6, 7, 7}, 95);
+  const int threads = tensor::num_threads();
+  for (int count : {1, 2}) {
+    CAPTURE(count);
+    tensor::set_num_threads(count);
+    std::vector<Var> f = {Var(x, true), Var(weight, true), Var(bias, true), Var(gamma, true), Var(beta, true)};
+    std::vector<Var> c = {Var(x, true), Var(weight, true), Var(bias, true), Var(gamma, true), Var(beta, true)};
+    const Var fused = autograd::conv_batch_norm_pool_relu2d(f[0], f[1], f[2], f[3], f[4], 1, 1).y;
+    const Var two_ops = autograd::batch_norm_pool_relu2d(autograd::conv2d(c[0], c[1], c[2], 1, 1), c[3], c[4]).y;
+    CHECK(fused.value().to_vector() == two_ops.value().to_vector());
+    autograd::sum(autograd::masked_mul(fused, direction)).backward();
+    autograd::sum(autograd::masked_mul(two_ops, direction)).backward();
+    for (size_t i = 0; i < f.size(); ++i) {
+      CAPTURE(i);
+      CHECK(f[i].grad().to_vector() == c[i].grad().to_vector());
+    }
+  }
+  tensor::set_num_threads(threads);
+}
+
+TEST_CASE("conv_batch_norm_pool_relu2d passes gradcheck on input, weight, bias, gamma and beta") {
+  // A 1 x 1 convolution with positive weights keeps clear_maxima's clear maxima clear, so no
+  // finite-difference step crosses a kink.
+  const auto f = [](const std::vector<Var>& in) {
+    return autograd::conv_batch_norm_pool_relu2d(in[0], in[1], in[2], in[3], in[4], 1, 0, 1e-3f).y;
+  };
+  const auto result = autograd::gradcheck(f, {clear_maxima({2, 1, 4, 4}, 100), values({3, 1, 1, 1}, 101, 0.5f, 1.5f),
+                                              values({3}, 102), values({3}, 103, 0.5f, 1.5f), values({3}, 104, -0.3f, 0.3f)});
+  CHECK_MESSAGE(result.passed, result.report);
+  CHECK(result.checked == 2 * 4 * 4 + 3 + 3 + 3 + 3);
 }
 }

@@ -69,7 +69,7 @@ endfunction()
 # --- 1. install --------------------------------------------------------------------------
 step("cmake --install" ${CMAKE_COMMAND} --install ${BUILD} --prefix ${prefix})
 # Headers that only the libraries' .cpp files include, and so are not installed.
-set(internal_headers tensor/strided.h)
+set(internal_headers tensor/pool_planes.h tensor/strided.h)
 file(GLOB public_headers RELATIVE ${SOURCE} ${SOURCE}/tensor/*.h ${SOURCE}/autograd/*.h ${SOURCE}/nn/*.h)
 list(REMOVE_ITEM public_headers ${internal_headers})
 foreach(header IN LISTS public_headers)
