@@ -19,7 +19,7 @@
 // BOOK_DIR/CHAPTER/results.json and its outcome, counted per outcome, and the machines the runs came from.
 //
 // With --robustness, OUT becomes a Markdown table per CHAPTER of its verdicts' outcomes in each
-// run of the robustness protocol: RUNS_DIR holds a book directory per run (`default`, `seed11`,
+// run of the robustness protocol: RUNS_DIR holds a book directory per run (`default`, `seed101`,
 // `kernel-NAME`, as `./run robustness` writes them), each run a column named with its seed and
 // BLAS kernel; a verdict whose outcome differs between runs is marked fragile.
 #include <nlohmann/json.hpp>
@@ -91,6 +91,12 @@ std::string read(const fs::path& path) {
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+// `text` without the white space around it.
+std::string trim(const std::string& text) {
+  const size_t first = text.find_first_not_of(" \t\r\n");
+  return first == std::string::npos ? "" : text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1);
 }
 
 std::string table_html(const fs::path& csv) {
@@ -298,13 +304,19 @@ std::string robustness(const fs::path& runs_dir, const std::vector<std::string>&
     std::vector<nlohmann::json> results;
     std::string separator = "|---|", machines;
     for (const fs::path& run : runs) {
-      const fs::path path = run / chapter / "results.json";
+      // A run whose teacher came out byte for byte another run's (OpenBLAS gave both the same
+      // kernels) names that run in `same_as` instead of repeating it.
+      const std::string same_as = fs::exists(run / "same_as") ? trim(read(run / "same_as")) : "";
+      const fs::path path = (same_as.empty() ? run : runs_dir / same_as) / chapter / "results.json";
       nlohmann::json r = fs::exists(path) ? nlohmann::json::parse(read(path), nullptr, false) : nlohmann::json();
       if (r.is_discarded()) throw std::runtime_error(path.string() + ": not valid JSON");
-      md += " " + run.filename().string() + " |";
+      md += " " + run.filename().string() + (same_as.empty() ? "" : " (= " + same_as + ")") + " |";
       separator += "---|";
       machines += "- `" + run.filename().string() + "`: " +
-                  (r.is_null() ? std::string("not run") : machine_of(r) + (r.contains("seed") ? ", seed " + r["seed"].dump() : "")) +
+                  (!same_as.empty() ? "its teacher is byte for byte `" + same_as + "`'s (the same kernels); `" + same_as +
+                                          "`'s results stand for it"
+                   : r.is_null()    ? std::string("not run")
+                                    : machine_of(r) + (r.contains("seed") ? ", seed " + r["seed"].dump() : "")) +
                   "\n";
       results.push_back(std::move(r));
     }
