@@ -269,13 +269,14 @@ Sweep temperature_against_width(const Plan& plan, const std::vector<uint64_t>& s
 
   // The verdict: does the best T rise with the width, by more than the noise? Each student's best
   // T is the grid's best on validation; a rise counts when the widest student measurably prefers
-  // its T to the narrowest's, and the narrowest measurably prefers its own (paired over the seeds,
-  // on validation: a tie between neighbouring temperatures is no rise).
+  // its T to the narrowest's, and the narrowest measurably prefers its own (paired over the seeds:
+  // a tie between neighbouring temperatures is no rise). The preferences are judged on the test
+  // split: the validation numbers chose the two Ts, so on them each T wins by construction.
   const Student &narrowest = plan.students.front(), &widest = plan.students.back();
   const float t_narrow = sweep.best_temperature.front(), t_wide = sweep.best_temperature.back();
   const auto preference = [&](const Student& student, float preferred, float other) {
-    return book::paired_difference(runs.validation_accuracy(student, book::Targets::soft(other, plan.alpha), seeds),
-                                   runs.validation_accuracy(student, book::Targets::soft(preferred, plan.alpha), seeds));
+    return book::paired_difference(runs.test_accuracy(student, book::Targets::soft(other, plan.alpha), seeds),
+                                   runs.test_accuracy(student, book::Targets::soft(preferred, plan.alpha), seeds));
   };
   bool never_falls = true;
   for (size_t k = 1; k < sweep.best_temperature.size(); ++k) {
@@ -297,7 +298,7 @@ Sweep temperature_against_width(const Plan& plan, const std::vector<uint64_t>& s
     if (never_falls && t_wide > t_narrow) {
       rises = book::all_of({wide_prefers.outcome(delta), narrow_prefers.outcome(delta)});
     }
-    evidence += fmt::format("; the {} student's validation accuracy at T = {} minus at T = {}: {}; the {} student's at "
+    evidence += fmt::format("; the {} student's test accuracy at T = {} minus at T = {}: {}; the {} student's at "
                             "T = {} minus at T = {}: {}",
                             widest.name, tensor::to_string(t_wide), tensor::to_string(t_narrow),
                             wide_prefers.describe(4, "difference"), narrowest.name, tensor::to_string(t_narrow),
@@ -317,9 +318,10 @@ Sweep temperature_against_width(const Plan& plan, const std::vector<uint64_t>& s
       fmt::format("each student's best T is the one with the best mean validation accuracy over {} seeds (alpha = {}, "
                   "T in {{{}}}); opposite when it falls from one student to the next wider one or the widest's is "
                   "below the narrowest's; cannot tell when both ends prefer the same T; otherwise each end's "
-                  "preference for its own T over the other's, a paired validation difference, decides: holds when "
-                  "both 95% intervals lie above 0; opposite when either lies below 0; else no effect when either "
-                  "lies inside +-{} (0.2 points of accuracy); else cannot tell",
+                  "preference for its own T over the other's, a paired difference of test accuracy (the validation "
+                  "numbers chose the Ts: on them each wins by construction; until this wave they were judged on "
+                  "validation), decides: holds when both 95% intervals lie above 0; opposite when either lies "
+                  "below 0; else no effect when either lies inside +-{} (0.2 points of accuracy); else cannot tell",
                   seeds.size(), tensor::to_string(plan.alpha), fmt::join(plan.temperatures, ", "), delta),
       rises, evidence};
   return sweep;

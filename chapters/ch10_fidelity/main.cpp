@@ -614,7 +614,8 @@ BornAgain born_again(const Plan& plan, const Teacher& teacher, const std::vector
       fmt::format("the {} MLP trained on labels (generation 1) teaches an identical network (generation 2, T and "
                   "alpha chosen on validation among T in {{{}}}, alpha in {{{}}}), which teaches generation 3 the "
                   "same way, paired by seed; every generation beats the one that taught it in test accuracy, paired "
-                  "over {} seeds: holds when every 95% interval lies above 0; opposite when one lies below 0, else "
+                  "over {} seeds (the same seeds' validation accuracy chose T and alpha: if anything, that favours "
+                  "the claim): holds when every 95% interval lies above 0; opposite when one lies below 0, else "
                   "no effect when one lies inside +-{} (0.2 points), else cannot tell",
                   fmt::join(plan.widths, "-"), fmt::join(plan.born_again_temperatures, ", "),
                   fmt::join(plan.born_again_alphas, ", "), seeds.size(), book::kSmallestAccuracyEffect),
