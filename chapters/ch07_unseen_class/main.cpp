@@ -164,12 +164,12 @@ double after(const Unseen& u) { return u.after.omitted; }
 struct OmittedClass {
   size_t index = 0;
   double lent_t1 = 0, lent_distillation = 0;  // at T = 1 and at the distillation T
-  std::vector<uint64_t> seeds;
-  std::vector<Unseen> hard, soft;
-  std::vector<double> twin;                 // the seeing twin's test accuracy on the class, per seed
-  book::PairedDifference recognised;        // soft - hard test accuracy on the class, both after the fix
+  std::vector<uint64_t> seeds = {};
+  std::vector<Unseen> hard = {}, soft = {};
+  std::vector<double> twin = {};            // the seeing twin's test accuracy on the class, per seed
+  book::PairedDifference recognised = {};   // soft - hard test accuracy on the class, both after the fix
   double share_of_twin = 0;                 // mean soft accuracy after the fix / mean twin accuracy
-  book::Interval share_interval;            // its bootstrap interval over seeds
+  book::Interval share_interval = {};       // its bootstrap interval over seeds
 };
 
 // The share of the twin's accuracy on a class, with the seeds drawn as `pick` says.
