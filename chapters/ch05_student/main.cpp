@@ -44,12 +44,15 @@ struct StudentPlan {
 // noise: on a third CPU it picked a setting that gained nothing on test (a winner's curse). The
 // small student's six settings are scored on six seeds (a mean's noise 0.12 points), the wide
 // student's two on four: decided before the protocol's runs, on validation data only.
+// Comparison seeds: the wide student gains about 0.2-0.4 points with a per-seed spread of 0.2;
+// on 8 seeds its interval reached down to +0.0002 (the first run of this plan), so it is
+// compared on 16 (a change made after seeing that run: more seeds, the same criterion).
 const std::vector<StudentPlan> kPlans = {
     {"small", {784, 100, 10}, 40, 6, 8, {1, 2, 4}, {0.5f, 0.9f}},
     // Not Hinton et al.'s 784-800-800-10: on 5 seeds its gain did not hold in every run of an
-    // earlier protocol, and 8 seeds of it do not fit the book's budget; 8 of this one cost about
-    // what 5 of it did.
-    {"wide", {784, 400, 400, 10}, 20, 4, 8, {2, 4}, {0.5f}},
+    // earlier protocol, and more seeds of it do not fit the book's budget; a 784-400-400-10
+    // student costs about a third of one.
+    {"wide", {784, 400, 400, 10}, 20, 4, 16, {2, 4}, {0.5f}},
 };
 const std::vector<StudentPlan> kQuickPlans = {
     {"small", {784, 100, 10}, 2, 2, 2, {2, 4}, {0.5f}},
