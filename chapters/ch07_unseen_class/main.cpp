@@ -88,6 +88,14 @@ size_t most_lent(const std::vector<double>& mass) {
   return static_cast<size_t>(std::max_element(mass.begin(), mass.end()) - mass.begin());
 }
 
+void announce(size_t headline, double lent) {
+  fmt::print("the teacher lends {} the most (mean probability {:.4f} at T = 1 on the other classes' training images):\n"
+             "it is omitted first, and chooses T and alpha for every class. The validation and test sets keep every\n"
+             "class: T, alpha and each bias shift are chosen with the validation split's labels, the weights never\n"
+             "see the omitted class.\n",
+             name(headline), lent);
+}
+
 // --- measuring a student on the class it never saw -----------------------------------------
 // Accuracy on the images of class c (its recall), and over all images.
 struct Accuracies {
@@ -158,6 +166,39 @@ std::vector<double> column(const std::vector<Unseen>& students, double (*get)(co
 }
 double before(const Unseen& u) { return u.before.omitted; }
 double after(const Unseen& u) { return u.after.omitted; }
+
+// --- 3. T and alpha, once, on validation ---------------------------------------------------
+// The lab's transfer sets (one without each class), then the grid on the most-lent class's
+// tuning seeds, by validation accuracy after the bias fix, and its hard and soft students.
+book::HardSoftComparison choose_targets(book::Lab& lab, size_t headline, const Plan& plan, const book::Options& options) {
+  const book::BookData& d = lab.classroom().data;
+  const std::vector<uint64_t> tuning_seeds = book::seed_range(options.seed, plan.tuning_seeds);
+  const std::vector<uint64_t> headline_seeds =
+      book::seed_range(options.seed + static_cast<uint64_t>(plan.tuning_seeds), plan.headline_seeds);
+  book::banner(3, fmt::format("T and alpha on the validation split without {} (seeds {} .. {}), compared on seeds {} .. {}",
+                              name(headline), tuning_seeds.front(), tuning_seeds.back(), headline_seeds.front(),
+                              headline_seeds.back()));
+  for (size_t c = 0; c < book::kClasses; ++c) {
+    lab.add_transfer_set(transfer_without(c), nn::without_classes(d.data.train.labels, d.split.train, {static_cast<int64_t>(c)}));
+  }
+  const auto student = [&](const book::Targets& targets, uint64_t seed) {
+    return book::StudentKey{.config = {.widths = kWidths, .epochs = plan.epochs, .seed = seed},
+                            .targets = targets,
+                            .transfer = transfer_without(headline)};
+  };
+  const auto after_fix = [&](const book::StudentResult& r) { return measure(r, d, headline).validation_after_bias; };
+  book::HardSoftComparison tuned =
+      book::compare_hard_soft(lab, student, book::soft_grid(plan.temperatures, plan.alphas), tuning_seeds,
+                              headline_seeds, "students without " + name(headline), after_fix);
+  book::Table grid({"T", "alpha", "validation accuracy after the bias fix"});
+  for (const book::Candidate& c : tuned.candidates) {
+    grid.add_row({tensor::to_string(c.targets.temperature), tensor::to_string(c.targets.alpha),
+                  fmt::format("{:.4f}", c.validation_accuracy)});
+  }
+  fmt::print("mean over the tuning seeds (hard labels: {:.4f})\n{}chosen: {}\n",
+             book::mean_std(book::column(tuned.tuning_hard, after_fix)).mean, grid.to_text(), tuned.chosen.describe());
+  return tuned;
+}
 
 // --- 4. every class omitted in turn --------------------------------------------------------
 // One omitted class: its students, its twin's accuracy on it, what the teacher lends it.
@@ -263,9 +304,25 @@ book::Interval bootstrap(std::vector<OmittedClass>& classes, const Plan& plan, u
   return percentiles(rhos);
 }
 
+// The rank correlation of the lent mass (at the distillation T) with the share of the twin.
+struct Correlation {
+  double rho = 0;
+  book::Interval interval;  // bootstrap over seeds
+};
+
+Correlation correlate(std::vector<OmittedClass>& classes, const Plan& plan, uint64_t seed) {
+  std::vector<double> lent, shares;
+  for (const OmittedClass& o : classes) {
+    lent.push_back(o.lent_distillation);
+    shares.push_back(o.share_of_twin);
+  }
+  const book::Interval interval = bootstrap(classes, plan, seed);
+  return {book::spearman(lent, shares), interval};
+}
+
 // The per-class table, most-lent class first, and the plot of the finding.
-void report_classes(const std::vector<OmittedClass>& classes, const book::Targets& chosen, double rho,
-                    const book::Interval& rho_interval, book::Outcome outcome, const book::Options& options) {
+void report_classes(const std::vector<OmittedClass>& classes, const book::Targets& chosen, const Correlation& correlation,
+                    book::Outcome outcome, const book::Options& options) {
   std::vector<const OmittedClass*> order;
   for (const OmittedClass& o : classes) order.push_back(&o);
   std::sort(order.begin(), order.end(),
@@ -296,7 +353,8 @@ void report_classes(const std::vector<OmittedClass>& classes, const book::Target
              "student trained on every class, on the same seeds\n{}",
              chosen.describe(), table.to_text());
   book::write_file(options.file("every_class.csv"), table.to_csv());
-  const std::string r = fmt::format("Spearman rho {:.2f} [{:.2f}, {:.2f}]", rho, rho_interval.low, rho_interval.high);
+  const std::string r = fmt::format("Spearman rho {:.2f} [{:.2f}, {:.2f}]", correlation.rho, correlation.interval.low,
+                                    correlation.interval.high);
   plot.title = outcome == book::Outcome::holds
                    ? "The more probability the teacher lends a class, the more of it a student learns unseen (" + r + ")"
                : outcome == book::Outcome::opposite
@@ -378,8 +436,8 @@ book::Verdict unseen_class_verdict(const std::vector<OmittedClass>& classes, siz
                       other.empty() ? "" : fmt::format("; not for {}", fmt::join(other, ", ")))};
 }
 
-book::Verdict lent_mass_verdict(const std::vector<OmittedClass>& classes, const book::Targets& chosen, double rho,
-                                const book::Interval& interval, const Plan& plan) {
+book::Verdict lent_mass_verdict(const std::vector<OmittedClass>& classes, const book::Targets& chosen,
+                                const Correlation& correlation, const Plan& plan) {
   return {"The more probability the teacher lends a class on other classes' images, the more of that class a student "
           "that never saw it recovers",
           fmt::format("Spearman's rank correlation over the {} classes between the teacher's mean probability of the "
@@ -390,8 +448,8 @@ book::Verdict lent_mass_verdict(const std::vector<OmittedClass>& classes, const 
                       "effect (a weaker rank correlation orders fewer than two in three pairs of classes alike), else "
                       "cannot tell",
                       classes.size(), tensor::to_string(chosen.temperature), plan.resamples, kSmallestCorrelation),
-          book::outcome_of(interval, kSmallestCorrelation),
-          fmt::format("rho {:.3f}, 95% interval {}", rho, interval.to_string(3))};
+          book::outcome_of(correlation.interval, kSmallestCorrelation),
+          fmt::format("rho {:.3f}, 95% interval {}", correlation.rho, correlation.interval.to_string(3))};
 }
 
 nlohmann::json to_json(const OmittedClass& o) {
@@ -414,85 +472,18 @@ nlohmann::json to_json(const OmittedClass& o) {
           {"outcome", book::to_string(o.recognised.outcome(book::kSmallestAccuracyEffect))}};
 }
 
-}  // namespace
-
-int chapter(const book::Options& options) {
-  fmt::print("Chapter 7: the class never seen (seed {}{})\n", options.seed, options.quick ? ", --quick" : "");
-  const Plan& plan = options.quick ? kQuickPlan : kPlan;
-
-  // --- 1. data and teacher ---------------------------------------------------------------
-  book::banner(1, "Data and the cached teacher");
-  const book::Classroom classroom = book::open_classroom(options);
+// results.json: the setting, every omitted class, the correlation (the verdicts are added last).
+nlohmann::json results_of(const book::Classroom& classroom, const book::HardSoftComparison& tuned,
+                          const std::vector<OmittedClass>& classes, size_t headline, const Correlation& correlation,
+                          const nlohmann::json& sources, const Plan& plan) {
   const book::BookData& d = classroom.data;
-
-  // --- 2. what the teacher lends each class ------------------------------------------------
-  book::banner(2, "What the teacher lends each class on the other classes' images");
-  const std::vector<double> lent_t1 = lent_to_each(classroom, 1.0f);
-  const size_t headline = most_lent(lent_t1);
-  fmt::print("the teacher lends {} the most (mean probability {:.4f} at T = 1 on the other classes' training images):\n"
-             "it is omitted first, and chooses T and alpha for every class. The validation and test sets keep every\n"
-             "class: T, alpha and each bias shift are chosen with the validation split's labels, the weights never\n"
-             "see the omitted class.\n",
-             name(headline), lent_t1[headline]);
-
-  // --- 3. T and alpha, once, on validation -------------------------------------------------
-  const std::vector<uint64_t> tuning_seeds = book::seed_range(options.seed, plan.tuning_seeds);
-  const std::vector<uint64_t> headline_seeds =
-      book::seed_range(options.seed + static_cast<uint64_t>(plan.tuning_seeds), plan.headline_seeds);
-  book::banner(3, fmt::format("T and alpha on the validation split without {} (seeds {} .. {}), compared on seeds {} .. {}",
-                              name(headline), tuning_seeds.front(), tuning_seeds.back(), headline_seeds.front(),
-                              headline_seeds.back()));
-  book::Lab lab(classroom, book::Lab::workers_for(options));
-  for (size_t c = 0; c < book::kClasses; ++c) {
-    lab.add_transfer_set(transfer_without(c), nn::without_classes(d.data.train.labels, d.split.train, {static_cast<int64_t>(c)}));
-  }
-  const auto student = [&](const book::Targets& targets, uint64_t seed) {
-    return book::StudentKey{.config = {.widths = kWidths, .epochs = plan.epochs, .seed = seed},
-                            .targets = targets,
-                            .transfer = transfer_without(headline)};
-  };
-  const book::HardSoftComparison tuned = book::compare_hard_soft(
-      lab, student, book::soft_grid(plan.temperatures, plan.alphas), tuning_seeds, headline_seeds,
-      "students without " + name(headline),
-      [&](const book::StudentResult& r) { return measure(r, d, headline).validation_after_bias; });
-  book::Table grid({"T", "alpha", "validation accuracy after the bias fix"});
-  for (const book::Candidate& c : tuned.candidates) {
-    grid.add_row({tensor::to_string(c.targets.temperature), tensor::to_string(c.targets.alpha),
-                  fmt::format("{:.4f}", c.validation_accuracy)});
-  }
-  fmt::print("mean over the tuning seeds (hard labels: {:.4f})\n{}chosen: {}\n",
-             book::mean_std(book::column(tuned.tuning_hard, [&](const book::StudentResult& r) {
-               return measure(r, d, headline).validation_after_bias;
-             })).mean,
-             grid.to_text(), tuned.chosen.describe());
-
-  // --- 4. every class omitted in turn ------------------------------------------------------
-  book::banner(4, "Every class omitted in turn, against the twin that saw it");
-  const std::vector<double> lent_distillation = lent_to_each(classroom, tuned.chosen.temperature);
-  std::vector<OmittedClass> classes = omit_each(lab, tuned, headline, lent_t1, lent_distillation, plan);
-  const book::Interval rho_interval = bootstrap(classes, plan, options.seed);
-  std::vector<double> lent, shares;
-  for (const OmittedClass& o : classes) {
-    lent.push_back(o.lent_distillation);
-    shares.push_back(o.share_of_twin);
-  }
-  const double rho = book::spearman(lent, shares);
-  const book::Verdict by_mass = lent_mass_verdict(classes, tuned.chosen, rho, rho_interval, plan);
-  report_classes(classes, tuned.chosen, rho, rho_interval, by_mass.outcome, options);
-
-  // --- 5. where the most-lent class's probability comes from ---------------------------------
-  book::banner(5, fmt::format("Where the probability the teacher lends {} comes from", name(headline)));
-  const nlohmann::json sources = where_it_comes_from(classroom, headline, options);
-
-  // --- 6. report -------------------------------------------------------------------------
-  book::banner(6, "Report");
   nlohmann::json results;
   results["teacher_test_accuracy"] = classroom.teacher_test_accuracy;
   results["teacher_config"] = classroom.teacher.config;
   results["student"] = book::StudentConfig{.widths = kWidths, .epochs = plan.epochs}.to_json();
   results["student"].erase("seed");
   results["headline_class"] = name(headline);
-  results["tuning_seeds"] = tuning_seeds;
+  results["tuning_seeds"] = tuned.tuning_seeds;
   results["validation_grid"] = book::to_json(tuned.candidates);
   results["T"] = tuned.chosen.temperature;
   results["alpha"] = tuned.chosen.alpha;
@@ -503,8 +494,41 @@ int chapter(const book::Options& options) {
     results["classes"].push_back(j);
   }
   results["headline_mass_sources"] = sources;
-  results["correlation"] = {{"spearman", rho}, {"ci95", {rho_interval.low, rho_interval.high}}, {"resamples", plan.resamples}};
-  book::finish_with_verdicts(options, results,
+  results["correlation"] = {{"spearman", correlation.rho},
+                            {"ci95", {correlation.interval.low, correlation.interval.high}},
+                            {"resamples", plan.resamples}};
+  return results;
+}
+
+}  // namespace
+
+int chapter(const book::Options& options) {
+  fmt::print("Chapter 7: the class never seen (seed {}{})\n", options.seed, options.quick ? ", --quick" : "");
+  const Plan& plan = options.quick ? kQuickPlan : kPlan;
+
+  book::banner(1, "Data and the cached teacher");
+  const book::Classroom classroom = book::open_classroom(options);
+
+  book::banner(2, "What the teacher lends each class on the other classes' images");
+  const std::vector<double> lent_t1 = lent_to_each(classroom, 1.0f);
+  const size_t headline = most_lent(lent_t1);
+  announce(headline, lent_t1[headline]);
+
+  book::Lab lab(classroom, book::Lab::workers_for(options));
+  const book::HardSoftComparison tuned = choose_targets(lab, headline, plan, options);
+
+  book::banner(4, "Every class omitted in turn, against the twin that saw it");
+  std::vector<OmittedClass> classes =
+      omit_each(lab, tuned, headline, lent_t1, lent_to_each(classroom, tuned.chosen.temperature), plan);
+  const Correlation correlation = correlate(classes, plan, options.seed);
+  const book::Verdict by_mass = lent_mass_verdict(classes, tuned.chosen, correlation, plan);
+  report_classes(classes, tuned.chosen, correlation, by_mass.outcome, options);
+
+  book::banner(5, fmt::format("Where the probability the teacher lends {} comes from", name(headline)));
+  const nlohmann::json sources = where_it_comes_from(classroom, headline, options);
+
+  book::banner(6, "Report");
+  book::finish_with_verdicts(options, results_of(classroom, tuned, classes, headline, correlation, sources, plan),
                              {{"unseen_class", unseen_class_verdict(classes, headline, plan)}, {"lent_mass", by_mass}});
   return 0;
 }
