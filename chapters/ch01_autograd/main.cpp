@@ -20,6 +20,7 @@
 #include <cmath>
 #include <filesystem>
 #include <numbers>
+#include <utility>
 
 namespace {
 
@@ -78,14 +79,11 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-}  // namespace
-
-int chapter(const book::Options& options) {
-  fmt::print("Chapter 1: reverse-mode automatic differentiation (seed {})\n", options.seed);
-  nlohmann::json results;
-
-  // --- 1. a graph, its values and gradients -------------------------------------------
-  book::banner(1, "A small graph: f(a, b, c) = log(1 + e^(a b)) c - a / b");
+// --- 1. a graph, its values and gradients -------------------------------------------
+// Backward through the graph at (a, b, c) = (0.5, -1.5, 2): every node's value and gradient, the
+// inputs' gradients next to central finite differences of the double-precision function. Returns
+// results.json's "graph".
+nlohmann::json graph_gradients(const book::Options& options) {
   const double a = 0.5, b = -1.5, c = 2.0;
   Graph g = build_graph(a, b, c);
   g.f.backward();
@@ -111,26 +109,25 @@ int chapter(const book::Options& options) {
                                      std::fabs(g.c.grad().item() - numeric_c)});
   fmt::print("largest |backward - finite difference| over a, b, c: {:.2e} (float32 values, double differences)\n",
              max_error);
-  results["graph"] = {{"f", g.f.value().item()},
-                      {"grad", {{"a", g.a.grad().item()}, {"b", g.b.grad().item()}, {"c", g.c.grad().item()}}},
-                      {"finite_difference", {{"a", numeric_a}, {"b", numeric_b}, {"c", numeric_c}}},
-                      {"max_abs_error", max_error}};
+  return {{"f", g.f.value().item()},
+          {"grad", {{"a", g.a.grad().item()}, {"b", g.b.grad().item()}, {"c", g.c.grad().item()}}},
+          {"finite_difference", {{"a", numeric_a}, {"b", numeric_b}, {"c", numeric_c}}},
+          {"max_abs_error", max_error}};
+}
 
-  // --- 2. the toy problem and model -----------------------------------------------------
-  book::banner(2, "A tiny model: three spirals, a 2-32-32-3 MLP");
-  tensor::Generator gen(options.seed);
-  const auto [x, y] = spirals(gen);
-  nn::Sequential model;
-  model.emplace<nn::Linear>(2, kHidden, gen);
-  model.emplace<nn::ReLU>();
-  model.emplace<nn::Linear>(kHidden, kHidden, gen);
-  model.emplace<nn::ReLU>();
-  model.emplace<nn::Linear>(kHidden, 3, gen);
-  fmt::print("{}{} parameters, {} points\n", model.summary(), model.parameter_count(), y.size());
+// --- 2. the toy problem and model -----------------------------------------------------
+// The toy problem of sections 2 and 3, and what section 2 measures on it.
+struct Toy {
+  Tensor x;                     // [N, 2] points
+  nn::Labels y;                 // N labels: the spiral of each point
+  nn::Sequential model;         // 2 - 32 - 32 - 3
+  nlohmann::json reverse_mode;  // the cost of all gradients, for results.json
+};
 
-  // Reverse mode: one backward pass gives every parameter's gradient. Finite differences
-  // need two forward passes per parameter (in --quick runs, timed on the first layer only
-  // and scaled up to all parameters).
+// Reverse mode: one backward pass gives every parameter's gradient. Finite differences
+// need two forward passes per parameter (in --quick runs, timed on the first layer only
+// and scaled up to all parameters). Returns results.json's "reverse_mode".
+nlohmann::json reverse_mode(nn::Sequential& model, const Tensor& x, const nn::Labels& y, bool quick) {
   auto start = std::chrono::steady_clock::now();
   for (int r = 0; r < kBackwardRepeats; ++r) {
     model.zero_grad();
@@ -138,7 +135,7 @@ int chapter(const book::Options& options) {
   }
   const double backward_seconds = seconds_since(start) / kBackwardRepeats;
   std::vector<Var> params = model.parameters();
-  const size_t timed = options.quick ? 1 : params.size();
+  const size_t timed = quick ? 1 : params.size();
   int64_t differenced = 0;
   double max_difference = 0.0;
   start = std::chrono::steady_clock::now();
@@ -166,50 +163,98 @@ int chapter(const book::Options& options) {
              numeric_seconds / backward_seconds);
   fmt::print("largest |backward - finite difference| over {} parameters: {:.1e} (float32, step 1e-3)\n", differenced,
              max_difference);
-  results["reverse_mode"] = {{"parameters", model.parameter_count()},
-                             {"backward_seconds", backward_seconds},
-                             {"finite_difference_seconds", numeric_seconds},
-                             {"max_abs_difference", max_difference}};
+  return {{"parameters", model.parameter_count()},
+          {"backward_seconds", backward_seconds},
+          {"finite_difference_seconds", numeric_seconds},
+          {"max_abs_difference", max_difference}};
+}
 
-  // --- 3. training ------------------------------------------------------------------------
-  book::banner(3, "Training with SGD (momentum 0.9), full batch");
-  model.zero_grad();
-  nn::SGD opt(model.parameters(), kLearningRate, 0.9f);
-  const int epochs = options.quick ? kQuickEpochs : kEpochs;
-  book::Series loss_curve{"training loss", {}, {}}, accuracy_curve{"training accuracy", {}, {}};
-  for (int epoch = 1; epoch <= epochs; ++epoch) {
+// The three spirals and the MLP, initialised from the seed, and the cost of its gradients.
+Toy tiny_model(const book::Options& options) {
+  tensor::Generator gen(options.seed);
+  auto [x, y] = spirals(gen);
+  Toy toy{std::move(x), std::move(y), {}, {}};
+  toy.model.emplace<nn::Linear>(2, kHidden, gen);
+  toy.model.emplace<nn::ReLU>();
+  toy.model.emplace<nn::Linear>(kHidden, kHidden, gen);
+  toy.model.emplace<nn::ReLU>();
+  toy.model.emplace<nn::Linear>(kHidden, 3, gen);
+  fmt::print("{}{} parameters, {} points\n", toy.model.summary(), toy.model.parameter_count(), toy.y.size());
+  toy.reverse_mode = reverse_mode(toy.model, toy.x, toy.y, options.quick);
+  return toy;
+}
+
+// --- 3. training ------------------------------------------------------------------------
+// The model's learning curve, one point per step.
+struct Training {
+  int steps = 0;
+  book::Series loss{"training loss", {}, {}}, accuracy{"training accuracy", {}, {}};
+  double final_accuracy = 0;  // after the last step
+};
+
+// Full-batch SGD on the toy problem, one progress line every tenth of the steps.
+Training train(Toy& toy, bool quick) {
+  toy.model.zero_grad();
+  nn::SGD opt(toy.model.parameters(), kLearningRate, 0.9f);
+  Training out;
+  out.steps = quick ? kQuickEpochs : kEpochs;
+  for (int epoch = 1; epoch <= out.steps; ++epoch) {
     opt.zero_grad();
-    const Var logits = model(Var(x));
-    const Var loss = nn::cross_entropy(logits, y);
+    const Var logits = toy.model(Var(toy.x));
+    const Var loss = nn::cross_entropy(logits, toy.y);
     loss.backward();
     opt.step();
-    loss_curve.x.push_back(epoch);
-    loss_curve.y.push_back(loss.value().item());
-    accuracy_curve.x.push_back(epoch);
-    accuracy_curve.y.push_back(nn::accuracy(logits.value(), y));
-    if (epoch % (epochs / 10) == 0 || epoch == 1) {
-      fmt::print("step {:>4}  loss {:.4f}  accuracy {:.3f}\n", epoch, loss_curve.y.back(), accuracy_curve.y.back());
+    out.loss.x.push_back(epoch);
+    out.loss.y.push_back(loss.value().item());
+    out.accuracy.x.push_back(epoch);
+    out.accuracy.y.push_back(nn::accuracy(logits.value(), toy.y));
+    if (epoch % (out.steps / 10) == 0 || epoch == 1) {
+      fmt::print("step {:>4}  loss {:.4f}  accuracy {:.3f}\n", epoch, out.loss.y.back(), out.accuracy.y.back());
     }
   }
-  const double final_accuracy = [&] {
+  out.final_accuracy = [&] {
     autograd::NoGradGuard no_grad;
-    return nn::accuracy(model(Var(x)).value(), y);
+    return nn::accuracy(toy.model(Var(toy.x)).value(), toy.y);
   }();
+  return out;
+}
 
-  // --- 4. report ------------------------------------------------------------------------
-  book::banner(4, "Report");
-  fmt::print("final training loss {:.4f}, training accuracy {:.3f} after {} steps\n", loss_curve.y.back(),
-             final_accuracy, epochs);
+// --- 4. report ------------------------------------------------------------------------
+// The final numbers and the training plot; writes results.json from `results` and the toy's numbers.
+void report(const book::Options& options, const Training& training, nlohmann::json results) {
+  fmt::print("final training loss {:.4f}, training accuracy {:.3f} after {} steps\n", training.loss.y.back(),
+             training.final_accuracy, training.steps);
   fmt::print("{}\n", book::save_plot(options.out, "toy_training",
                                      book::LinePlot{"Three spirals: a 2-32-32-3 MLP trained by backpropagation",
                                                     "step (full batch)",
                                                     "loss (nats) / accuracy",
-                                                    {loss_curve, accuracy_curve},
+                                                    {training.loss, training.accuracy},
                                                     false}));
-  results["toy"] = {{"steps", epochs}, {"final_loss", loss_curve.y.back()}, {"train_accuracy", final_accuracy}};
+  results["toy"] = {
+      {"steps", training.steps}, {"final_loss", training.loss.y.back()}, {"train_accuracy", training.final_accuracy}};
   results["seed"] = options.seed;
   book::write_results(options, results);
   fmt::print("results: {}/results.json\n", options.out);
+}
+
+}  // namespace
+
+int chapter(const book::Options& options) {
+  fmt::print("Chapter 1: reverse-mode automatic differentiation (seed {})\n", options.seed);
+  nlohmann::json results;
+
+  book::banner(1, "A small graph: f(a, b, c) = log(1 + e^(a b)) c - a / b");
+  results["graph"] = graph_gradients(options);
+
+  book::banner(2, "A tiny model: three spirals, a 2-32-32-3 MLP");
+  Toy toy = tiny_model(options);
+  results["reverse_mode"] = toy.reverse_mode;
+
+  book::banner(3, "Training with SGD (momentum 0.9), full batch");
+  const Training training = train(toy, options.quick);
+
+  book::banner(4, "Report");
+  report(options, training, results);
   return 0;
 }
 

@@ -37,6 +37,7 @@ constexpr int kEntropyPoints = 16;                 // log-spaced from 0.25 to 10
 const std::vector<float> kGradientTemperatures = {1, 2, 4, 8, 16, 32, 64, 100, 1000};
 constexpr int64_t kShirt = 6, kTShirt = 0, kSandal = 5, kSneaker = 7;
 constexpr double kLimitTolerance = 0.01;  // the verdict: |T^2 grad - L2 grad| / |L2 grad| at the largest T
+const double kUniformBits = std::log2(10.0);  // the entropy of a uniform softmax over the 10 classes
 
 std::vector<float> softmax_row(const Tensor& logits, int64_t row, float t) {
   return autograd::softmax(Var(logits.narrow(0, row, 1)), t).value().to_vector();
@@ -78,64 +79,71 @@ double norm(const std::vector<float>& v) {
   return std::sqrt(s);
 }
 
+// --- 2. three images at many temperatures --------------------------------------------
+// The test images section 2 shows: what each is, and its index.
+struct Examples {
+  std::vector<std::pair<std::string, int64_t>> images;  // the confident one, the shirt, the sandal
+  nlohmann::json json;                                  // each image's softmax at every T, for results.json
+  int64_t shirt() const { return images[1].second; }    // the shirt torn between shirt and T-shirt
+};
 
-}  // namespace
-
-int chapter(const book::Options& options) {
-  fmt::print("Chapter 3: the temperature softmax (seed {}{})\n", options.seed, options.quick ? ", --quick" : "");
-  nlohmann::json results;
-
-  // --- 1. data and teacher -------------------------------------------------------------
-  book::banner(1, "Data and the cached teacher");
-  const book::Classroom classroom = book::open_classroom(options);
-  const book::BookData& data = classroom.data;
-  const book::TeacherCache& teacher = classroom.teacher;
-  const Tensor& logits = teacher.test_logits;
-  const nn::Labels& labels = data.data.test.labels;
-
-  // --- 2. three images at many temperatures --------------------------------------------
-  book::banner(2, "Three test images, softened");
-  const std::vector<std::pair<std::string, int64_t>> examples = {
-      {"a confident one", most_confident(logits, labels)},
-      {"a shirt torn between shirt and T-shirt", most_confused(logits, labels, kShirt, kTShirt)},
-      {"a sandal torn between sandal and sneaker", most_confused(logits, labels, kSandal, kSneaker)}};
-  nlohmann::json examples_json = nlohmann::json::array();
-  for (size_t e = 0; e < examples.size(); ++e) {
-    const auto& [what, index] = examples[e];
-    fmt::print("\ntest image {} ({}), true class {}:\n", index, what, nn::kFashionMnistClasses[labels[index]]);
-    std::vector<std::string> headers = {"T"};
-    for (auto name : nn::kFashionMnistClasses) headers.emplace_back(name);
-    headers.emplace_back("entropy (bits)");
-    book::Table table(headers);
-    book::LinePlot plot{fmt::format("Teacher softmax at several T: test image {} ({})", index, what),
-                        "class",
-                        "probability", {}, false};
-    plot.x_ticks.assign(nn::kFashionMnistClasses.begin(), nn::kFashionMnistClasses.end());
-    nlohmann::json rows = nlohmann::json::object();
-    for (float t : kShownTemperatures) {
-      const std::vector<float> p = softmax_row(logits, index, t);
-      std::vector<std::string> row = {tensor::to_string(t)};
-      book::Series series{fmt::format("T = {}", tensor::to_string(t)), {}, {}};
-      for (size_t c = 0; c < p.size(); ++c) {
-        row.push_back(fmt::format("{:.3f}", p[c]));
-        series.x.push_back(static_cast<double>(c));
-        series.y.push_back(p[c]);
-      }
-      row.push_back(fmt::format("{:.3f}", nn::mean_entropy_bits(logits.narrow(0, index, 1), t)));
-      table.add_row(row);
-      plot.series.push_back(series);
-      rows[tensor::to_string(t)] = p;
+// One image's softmax at every shown T: a table (printed, and as a CSV) and a plot, `e` numbering
+// the files. Returns it for results.json.
+nlohmann::json soften(const book::Options& options, const Tensor& logits, const nn::Labels& labels, size_t e,
+                      const std::string& what, int64_t index) {
+  fmt::print("\ntest image {} ({}), true class {}:\n", index, what, nn::kFashionMnistClasses[labels[index]]);
+  std::vector<std::string> headers = {"T"};
+  for (auto name : nn::kFashionMnistClasses) headers.emplace_back(name);
+  headers.emplace_back("entropy (bits)");
+  book::Table table(headers);
+  book::LinePlot plot{fmt::format("Teacher softmax at several T: test image {} ({})", index, what),
+                      "class",
+                      "probability", {}, false};
+  plot.x_ticks.assign(nn::kFashionMnistClasses.begin(), nn::kFashionMnistClasses.end());
+  nlohmann::json rows = nlohmann::json::object();
+  for (float t : kShownTemperatures) {
+    const std::vector<float> p = softmax_row(logits, index, t);
+    std::vector<std::string> row = {tensor::to_string(t)};
+    book::Series series{fmt::format("T = {}", tensor::to_string(t)), {}, {}};
+    for (size_t c = 0; c < p.size(); ++c) {
+      row.push_back(fmt::format("{:.3f}", p[c]));
+      series.x.push_back(static_cast<double>(c));
+      series.y.push_back(p[c]);
     }
-    fmt::print("{}", table.to_text());
-    book::write_file(options.file(fmt::format("example_{}.csv", e + 1)), table.to_csv());
-    fmt::print("{}\n", book::save_plot(options.out, fmt::format("example_{}", e + 1), plot));
-    examples_json.push_back({{"test_index", index}, {"what", what}, {"true_class", nn::kFashionMnistClasses[labels[index]]},
-                             {"softmax", rows}});
+    row.push_back(fmt::format("{:.3f}", nn::mean_entropy_bits(logits.narrow(0, index, 1), t)));
+    table.add_row(row);
+    plot.series.push_back(series);
+    rows[tensor::to_string(t)] = p;
   }
-  results["examples"] = examples_json;
+  fmt::print("{}", table.to_text());
+  book::write_file(options.file(fmt::format("example_{}.csv", e + 1)), table.to_csv());
+  fmt::print("{}\n", book::save_plot(options.out, fmt::format("example_{}", e + 1), plot));
+  return {{"test_index", index}, {"what", what}, {"true_class", nn::kFashionMnistClasses[labels[index]]},
+          {"softmax", rows}};
+}
 
-  // --- 3. entropy against temperature ----------------------------------------------------
-  book::banner(3, "Mean entropy of the soft targets over the test set");
+// A confident test image and two the teacher hesitates on, each at T = 0.25 ... 100.
+Examples soften_examples(const book::Options& options, const Tensor& logits, const nn::Labels& labels) {
+  Examples out{{{"a confident one", most_confident(logits, labels)},
+                {"a shirt torn between shirt and T-shirt", most_confused(logits, labels, kShirt, kTShirt)},
+                {"a sandal torn between sandal and sneaker", most_confused(logits, labels, kSandal, kSneaker)}},
+               nlohmann::json::array()};
+  for (size_t e = 0; e < out.images.size(); ++e) {
+    const auto& [what, index] = out.images[e];
+    out.json.push_back(soften(options, logits, labels, e, what, index));
+  }
+  return out;
+}
+
+// --- 3. entropy against temperature ----------------------------------------------------
+// The mean entropy of the soft targets at log-spaced temperatures.
+struct Entropy {
+  std::vector<double> temperatures, entropies;  // entropies in bits
+  bool monotonic = true;                        // each step up in T raises it
+};
+
+// The mean entropy over the test set from T = 0.25 to 100: a table (printed, and as a CSV) and a plot.
+Entropy entropy_against_temperature(const book::Options& options, const Tensor& logits) {
   std::vector<double> temperatures, entropies;
   for (int i = 0; i < kEntropyPoints; ++i) {
     temperatures.push_back(0.25 * std::pow(400.0, static_cast<double>(i) / (kEntropyPoints - 1)));
@@ -149,39 +157,50 @@ int chapter(const book::Options& options) {
   }
   fmt::print("{}", entropy_table.to_text());
   book::write_file(options.file("entropy.csv"), entropy_table.to_csv());
-  const double uniform = std::log2(10.0);
   fmt::print("rises monotonically with T: {}; limits: 0 bits as T -> 0, log2(10) = {:.4f} bits as T -> infinity\n",
-             monotonic ? "yes" : "NO (see the table)", uniform);
+             monotonic ? "yes" : "NO (see the table)", kUniformBits);
   fmt::print("{}\n",
              book::save_plot(options.out, "entropy",
                              book::LinePlot{"Mean entropy of the teacher's soft targets (test set)",
                                             "temperature T (log scale)",
                                             "entropy (bits per image)",
                                             {{"mean entropy", temperatures, entropies},
-                                             {"log2(10): uniform", {temperatures.front(), temperatures.back()}, {uniform, uniform}},
+                                             {"log2(10): uniform",
+                                              {temperatures.front(), temperatures.back()},
+                                              {kUniformBits, kUniformBits}},
                                              {"0: one-hot", {temperatures.front(), temperatures.back()}, {0.0, 0.0}}},
                                             true}));
-  results["temperatures"] = temperatures;
-  results["mean_entropy_bits"] = entropies;
-  results["entropy_rises_monotonically"] = monotonic;
+  return {temperatures, entropies, monotonic};
+}
 
-  // --- 4. the gradient ---------------------------------------------------------------------
-  book::banner(4, "The soft-loss gradient on a student's logits, against T");
+// --- 4. the gradient ---------------------------------------------------------------------
+// The soft loss's gradient on a student's logits, against T.
+struct Gradient {
+  std::vector<double> distances;  // T^2 grad's relative distance to the L2 limit, per T
+  double shrink = 0.0;            // |grad| at T = 1 over |grad| at the largest T, without T^2
+  double distance_at_100 = 0.0;
+  nlohmann::json json;  // for results.json
+};
+
+// The gradient of the soft loss on the logits of a student (a 784-100-10 MLP after one epoch on
+// hard labels) for test image `index`, at each T: its size with and without T^2, against the 1/T^2
+// prediction and the high-T limit. Writes the temperature explorer's data too.
+Gradient soft_gradient(const book::Options& options, const book::Classroom& classroom, int64_t index) {
+  const book::BookData& data = classroom.data;
   // A student to receive it: a 784-100-10 MLP after one epoch on hard labels.
   const auto student = book::train_student({.widths = {784, 100, 10}, .epochs = 1, .seed = options.seed},
                                            book::Targets::hard(), data, data.split.train, {}, true)
                            .model;
-  const int64_t index = examples[1].second;  // the shirt torn between shirt and T-shirt
   const Tensor s = book::predict_logits(*student, data.data.test, {index}, data.norm);
-  const Tensor t = logits.narrow(0, index, 1).contiguous();
+  const Tensor t = classroom.teacher.test_logits.narrow(0, index, 1).contiguous();
   // The high-T limit: T^2 KL -> (1 / 2C) || (s - mean s) - (t - mean t) ||^2, gradient ((s - s̄) - (t - t̄)) / C.
   const Tensor centered = tensor::sub(tensor::sub(s, tensor::mean(s, 1, true)), tensor::sub(t, tensor::mean(t, 1, true)));
   const std::vector<float> l2_gradient = tensor::div(centered, 10.0f).to_vector();
   const double l2_norm = norm(l2_gradient);
   book::Table gradient_table({"T", "|grad| without T^2", "|grad| with T^2", "1/T^2 prediction", "distance to L2 gradient"});
   nlohmann::json gradient_json = nlohmann::json::array();
-  std::vector<double> distances;  // for the verdict: T^2 grad's relative distance to the L2 limit, per T
-  double norm_at_1 = 0.0, shrink = 0.0, distance_at_100 = 0.0;
+  Gradient out;
+  double norm_at_1 = 0.0;
   for (float temperature : kGradientTemperatures) {
     Var student_logits(s, true);
     nn::kl_div(autograd::log_softmax(student_logits, temperature), autograd::softmax(Var(t), temperature).value())
@@ -194,9 +213,9 @@ int chapter(const book::Options& options) {
     const double distance = norm(scaled) / l2_norm;
     const double prediction = l2_norm / (temperature * temperature);
     if (temperature == kGradientTemperatures.front()) norm_at_1 = without;
-    shrink = norm_at_1 / without;
-    distances.push_back(distance);
-    if (temperature == 100.0f) distance_at_100 = distance;
+    out.shrink = norm_at_1 / without;
+    out.distances.push_back(distance);
+    if (temperature == 100.0f) out.distance_at_100 = distance;
     gradient_table.add_row({tensor::to_string(temperature), fmt::format("{:.3e}", without), fmt::format("{:.4f}", with),
                             fmt::format("{:.3e}", prediction), fmt::format("{:.1f}%", 100.0 * distance)});
     gradient_json.push_back({{"T", temperature}, {"norm_without_T2", without}, {"norm_with_T2", with},
@@ -204,15 +223,26 @@ int chapter(const book::Options& options) {
   }
   fmt::print("test image {}; |L2 gradient| = {:.4f}\n{}", index, l2_norm, gradient_table.to_text());
   book::write_file(options.file("gradient.csv"), gradient_table.to_csv());
-  results["gradient"] = {{"test_index", index}, {"l2_gradient_norm", l2_norm}, {"rows", gradient_json}};
+  out.json = {{"test_index", index}, {"l2_gradient_norm", l2_norm}, {"rows", gradient_json}};
   // The docs' temperature explorer: its images, and this student's logits for its gradient panel.
   book::write_explorer_teacher(options, classroom, *student, "a 784-100-10 MLP after one epoch on hard labels");
   fmt::print("the temperature explorer's data: {}\n", options.file(book::kExplorerTeacherFile));
+  return out;
+}
 
-  // --- 5. report -------------------------------------------------------------------------
-  book::banner(5, "Report");
+// --- 5. report -------------------------------------------------------------------------
+// The entropy at T = 1 and 4, the verdict, and results.json.
+void report(const book::Options& options, const book::TeacherCache& teacher, const Examples& examples,
+            const Entropy& entropy, const Gradient& gradient) {
+  const Tensor& logits = teacher.test_logits;
   fmt::print("mean entropy: {:.3f} bits at T = 1, {:.3f} bits at T = 4 (log2(10) = {:.3f})\n",
-             nn::mean_entropy_bits(logits, 1.0f), nn::mean_entropy_bits(logits, 4.0f), uniform);
+             nn::mean_entropy_bits(logits, 1.0f), nn::mean_entropy_bits(logits, 4.0f), kUniformBits);
+  nlohmann::json results;
+  results["examples"] = examples.json;
+  results["temperatures"] = entropy.temperatures;
+  results["mean_entropy_bits"] = entropy.entropies;
+  results["entropy_rises_monotonically"] = entropy.monotonic;
+  results["gradient"] = gradient.json;
   results["mean_entropy_bits_at"] = {{"1", nn::mean_entropy_bits(logits, 1.0f)}, {"4", nn::mean_entropy_bits(logits, 4.0f)}};
   results["teacher_config"] = teacher.config;
   results["seed"] = options.seed;
@@ -220,7 +250,7 @@ int chapter(const book::Options& options) {
   // without T^2 the gradient vanishes like 1/T^2, with it it tends to the L2 limit. Only the
   // limit is asked for: the distance to it falls like 1/T times the spread of the logits, and at
   // small T it need not fall at all (this image's rises from T = 1 to 2 in some runs).
-  const bool approaches = distances.back() < kLimitTolerance;
+  const bool approaches = gradient.distances.back() < kLimitTolerance;
   const double largest_t = kGradientTemperatures.back();
   const book::Verdict verdict{
       "Raising T flattens the teacher's soft targets and never sharpens them; the soft gradient shrinks like 1/T^2, "
@@ -228,13 +258,37 @@ int chapter(const book::Options& options) {
       fmt::format("the mean entropy of the test set's soft targets rises at each of the {} temperatures from 0.25 to "
                   "100, and at T = {:g} the T^2-scaled gradient is within {:.0f}% of the logit-matching (L2) gradient",
                   kEntropyPoints, largest_t, 100.0 * kLimitTolerance),
-      book::met(monotonic && approaches),
+      book::met(entropy.monotonic && approaches),
       fmt::format("entropy {} from {:.4f} bits at T = 0.25 to {:.4f} bits at T = 100 (uniform: {:.4f}); without T^2 "
                   "the gradient is {:.3g} times smaller at T = {:g} than at T = 1, with it {:.2f}% from the L2 gradient "
                   "(T = 100: {:.1f}%)",
-                  monotonic ? "rises at every step" : "does NOT rise at every step", entropies.front(), entropies.back(),
-                  uniform, shrink, largest_t, 100.0 * distances.back(), 100.0 * distance_at_100)};
+                  entropy.monotonic ? "rises at every step" : "does NOT rise at every step", entropy.entropies.front(),
+                  entropy.entropies.back(), kUniformBits, gradient.shrink, largest_t,
+                  100.0 * gradient.distances.back(), 100.0 * gradient.distance_at_100)};
   book::finish_with_verdicts(options, results, {{"temperature", verdict}});
+}
+
+}  // namespace
+
+int chapter(const book::Options& options) {
+  fmt::print("Chapter 3: the temperature softmax (seed {}{})\n", options.seed, options.quick ? ", --quick" : "");
+
+  book::banner(1, "Data and the cached teacher");
+  const book::Classroom classroom = book::open_classroom(options);
+  const Tensor& logits = classroom.teacher.test_logits;
+  const nn::Labels& labels = classroom.data.data.test.labels;
+
+  book::banner(2, "Three test images, softened");
+  const Examples examples = soften_examples(options, logits, labels);
+
+  book::banner(3, "Mean entropy of the soft targets over the test set");
+  const Entropy entropy = entropy_against_temperature(options, logits);
+
+  book::banner(4, "The soft-loss gradient on a student's logits, against T");
+  const Gradient gradient = soft_gradient(options, classroom, examples.shirt());
+
+  book::banner(5, "Report");
+  report(options, classroom.teacher, examples, entropy, gradient);
   return 0;
 }
 

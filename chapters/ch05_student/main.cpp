@@ -117,11 +117,9 @@ void report_grid(const StudentPlan& plan, const book::HardSoftComparison& compar
 
 }
 
-// What one student's comparison gives the report.
-struct StudentOutcome {
+// What one student's comparison gives the report: its verdict and numbers, and the students.
+struct StudentOutcome : book::Finding {
   book::HardSoftComparison comparison;
-  book::Verdict verdict;
-  nlohmann::json json;
 };
 
 // Section 3 for one student: the grid on the tuning seeds, the paired comparison, its tables and plots.
@@ -209,7 +207,7 @@ StudentOutcome compare_student(const StudentPlan& plan, const book::Options& opt
                            {"soft_minus_hard", at_best.to_json()}}},
                          {"gap_closed", gap_closed},
                          {"verdict", verdict.to_json()}};
-  return {std::move(comparison), std::move(verdict), std::move(json)};
+  return {{std::move(verdict), std::move(json)}, std::move(comparison)};
 }
 
 // Section 4 for one student: the first comparison seed's validation accuracy, epoch by epoch.

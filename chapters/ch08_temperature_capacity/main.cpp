@@ -182,14 +182,8 @@ std::vector<std::string> comparison_row(std::string what, const std::vector<doub
 const std::vector<std::string> kComparisonHeaders = {"targets", "validation", "test accuracy", "minus hard (paired)",
                                                      "95% CI"};
 
-// What a section answers: its verdict, and its numbers for results.json.
-struct Answer {
-  book::Verdict verdict;
-  nlohmann::json json;
-};
-
 // --- 2. temperature against width --------------------------------------------------------------
-struct Sweep : Answer {
+struct Sweep : book::Finding {
   std::vector<float> best_temperature;  // per student, on validation
 };
 
@@ -333,7 +327,7 @@ Sweep temperature_against_width(const Plan& plan, const std::vector<uint64_t>& s
 constexpr double kVanished = 0.05;
 constexpr double kKept = 0.25;
 
-Answer t_squared_ablation(const Plan& plan, const std::vector<uint64_t>& seeds, Students& runs,
+book::Finding t_squared_ablation(const Plan& plan, const std::vector<uint64_t>& seeds, Students& runs,
                             const book::Options& options) {
   const Student& student = plan.students[plan.ablated];
   std::vector<book::Targets> ablation;
@@ -350,7 +344,7 @@ Answer t_squared_ablation(const Plan& plan, const std::vector<uint64_t>& seeds, 
   book::LinePlot plot{fmt::format("The {} student: the soft term's share of the gradient on the logits, alpha = {}",
                                   student.name, tensor::to_string(plan.alpha)),
                       "epoch", "soft term's share of the gradient norm", {}};
-  Answer out;
+  book::Finding out;
   out.json = nlohmann::json::array();
   bool holds = true;
   int64_t diverged = 0;  // students of the ablation whose shares are NaN
@@ -408,7 +402,7 @@ Answer t_squared_ablation(const Plan& plan, const std::vector<uint64_t>& seeds, 
 }
 
 // --- 4. alpha ---------------------------------------------------------------------------
-Answer alpha_sweep(const Plan& plan, float temperature, const std::vector<uint64_t>& seeds, Students& runs,
+book::Finding alpha_sweep(const Plan& plan, float temperature, const std::vector<uint64_t>& seeds, Students& runs,
                        const book::Options& options) {
   const Student& student = plan.students[plan.focus];
   std::vector<book::Targets> sweep;
@@ -468,7 +462,7 @@ Answer alpha_sweep(const Plan& plan, float temperature, const std::vector<uint64
              alone.to_text(), tensor::to_string(alone_t));
   book::write_file(options.file("teacher_alone.csv"), alone.to_csv());
 
-  Answer out;
+  book::Finding out;
   out.json = {{"student", student.name},
               {"T", temperature},
               {"alphas", entries},
@@ -488,7 +482,7 @@ Answer alpha_sweep(const Plan& plan, float temperature, const std::vector<uint64
 }
 
 // --- 5. logit matching --------------------------------------------------------------------
-Answer logit_matching(const Plan& plan, float temperature, const std::vector<uint64_t>& seeds, Students& runs,
+book::Finding logit_matching(const Plan& plan, float temperature, const std::vector<uint64_t>& seeds, Students& runs,
                              const book::Options& options) {
   const Student& student = plan.students[plan.focus];
   const std::vector<double> hard_test = runs.test_accuracy(student, book::Targets::hard(), seeds);
@@ -499,7 +493,7 @@ Answer logit_matching(const Plan& plan, float temperature, const std::vector<uin
   const std::vector<double> matching_test = runs.test_accuracy(student, matching, seeds);
   book::Table table({"targets", "validation", "test accuracy", "minus hard (paired)", "logit matching minus it",
                      "its 95% CI", "agreement with teacher", "KL to teacher"});
-  Answer out;
+  book::Finding out;
   book::PairedDifference against_chosen;
   std::vector<book::Targets> compared = {book::Targets::soft(temperature, plan.alpha)};
   if (temperature != kLimitTemperature) compared.push_back(book::Targets::soft(kLimitTemperature, plan.alpha));
@@ -593,15 +587,15 @@ int chapter(const book::Options& options) {
 
   // --- 3. why T^2 -----------------------------------------------------------------------------
   book::banner(3, "Why T^2");
-  const Answer ablation = t_squared_ablation(plan, seeds, runs, options);
+  const book::Finding ablation = t_squared_ablation(plan, seeds, runs, options);
 
   // --- 4. alpha ----------------------------------------------------------------------------
   book::banner(4, "Where alpha matters");
-  const Answer alphas = alpha_sweep(plan, chosen, seeds, runs, options);
+  const book::Finding alphas = alpha_sweep(plan, chosen, seeds, runs, options);
 
   // --- 5. logit matching ----------------------------------------------------------------------
   book::banner(5, "Logit matching, the high-temperature limit");
-  const Answer matching = logit_matching(plan, chosen, seeds, runs, options);
+  const book::Finding matching = logit_matching(plan, chosen, seeds, runs, options);
 
   // --- 6. report -------------------------------------------------------------------------
   book::banner(6, "Report");

@@ -200,12 +200,6 @@ Taught teach(const Plan& plan, const Teacher& teacher, const std::vector<uint64_
   return out;
 }
 
-// What a section answers: its verdict, and its numbers for results.json.
-struct Answer {
-  book::Verdict verdict;
-  nlohmann::json json;
-};
-
 const std::vector<std::string> kTaughtHeaders = {"teacher",
                                                  "teacher test accuracy",
                                                  "T (validation)",
@@ -251,7 +245,7 @@ std::vector<int64_t> course_epochs_of(const std::vector<Teacher>& course) {
   return epochs;
 }
 
-struct Strength : Answer {
+struct Strength : book::Finding {
   std::vector<Taught> taught;    // one per teacher of the course, final last
   nlohmann::json short_teacher;  // a short teacher's students against the finished teacher's
 };
@@ -358,7 +352,7 @@ double top_wrong_share(const Matrix& s) {
   return total / static_cast<double>(s.size());
 }
 
-Answer label_smoothing(const Plan& plan, const std::vector<Teacher>& plain, const std::vector<Teacher>& smoothed,
+book::Finding label_smoothing(const Plan& plan, const std::vector<Teacher>& plain, const std::vector<Teacher>& smoothed,
                        const std::vector<uint64_t>& seeds, Students& runs, const book::Classroom& classroom,
                        const book::Options& options) {
   const book::BookData& d = classroom.data;
@@ -418,7 +412,7 @@ Answer label_smoothing(const Plan& plan, const std::vector<Teacher>& plain, cons
   const bool as_accurate = accuracy_gap >= -kAsAccurate;
   fmt::print("over the {} pairs, seed by seed: {}; each pair's mean: {:+.4f}\n", plain.size(),
              d_students.describe(4, "plain - smoothed teachers' students"), fmt::join(pair_means, ", "));
-  Answer out;
+  book::Finding out;
   out.json = {{"smoothing", plan.smoothing},
               {"similarity", {{"plain", similarities[0]}, {"smoothed", similarities[1]}}},
               {"pairs", pairs},
@@ -468,7 +462,7 @@ book::LinePlot reliability_plot(std::string title, std::vector<book::Series> ser
   return {std::move(title), "confidence (mean top probability of the bin)", "accuracy in the bin", std::move(series)};
 }
 
-Answer ensemble(const Plan& plan, const std::vector<Teacher>& members, const Teacher& mean_p, const Teacher& mean_z,
+book::Finding ensemble(const Plan& plan, const std::vector<Teacher>& members, const Teacher& mean_p, const Teacher& mean_z,
                 const std::vector<uint64_t>& seeds, Students& runs, const book::Classroom& classroom,
                 const book::Options& options) {
   size_t best = 0;
@@ -501,7 +495,7 @@ Answer ensemble(const Plan& plan, const std::vector<Teacher>& members, const Tea
   const Duel students = duel(plan, mean_p, member, seeds, runs, options, "ensemble_students.csv");
   const Taught &from_ensemble = students.a, &from_member = students.b;
   const book::PairedDifference& d = students.a_minus_b;
-  Answer out;
+  book::Finding out;
   out.json = {{"members",
                [&] {
                  nlohmann::json m = nlohmann::json::array();
@@ -528,7 +522,7 @@ Answer ensemble(const Plan& plan, const std::vector<Teacher>& members, const Tea
 }
 
 // --- 6. temperature scaling ----------------------------------------------------------------
-Answer temperature_scaling(const Plan& plan, const Teacher& teacher, const Taught& taught,
+book::Finding temperature_scaling(const Plan& plan, const Teacher& teacher, const Taught& taught,
                            const std::vector<uint64_t>& seeds, Students& runs, const book::Classroom& classroom,
                            const book::Options& options) {
   const nn::Labels& labels = classroom.data.data.test.labels;
@@ -562,7 +556,7 @@ Answer temperature_scaling(const Plan& plan, const Teacher& teacher, const Taugh
   book::write_file(options.file("temperature_scaling.csv"), table.to_csv());
   const bool calibrates = teacher.test_ece_scaled < teacher.test_ece;
   const bool hotter = taught.temperature > fitted;
-  Answer out;
+  book::Finding out;
   out.json = {{"teacher", teacher.name},
               {"fitted_T", teacher.fitted_t},
               {"test_ece", teacher.test_ece},
@@ -759,15 +753,15 @@ int chapter(const book::Options& options) {
 
   // --- 4. label smoothing -------------------------------------------------------------------
   book::banner(4, "Label smoothing");
-  const Answer smoothing = label_smoothing(plan, staff.members, staff.smoothed, seeds, runs, classroom, options);
+  const book::Finding smoothing = label_smoothing(plan, staff.members, staff.smoothed, seeds, runs, classroom, options);
 
   // --- 5. the ensemble ------------------------------------------------------------------------
   book::banner(5, "An ensemble teacher");
-  const Answer ensembles = ensemble(plan, staff.members, staff.mean_p, staff.mean_z, seeds, runs, classroom, options);
+  const book::Finding ensembles = ensemble(plan, staff.members, staff.mean_p, staff.mean_z, seeds, runs, classroom, options);
 
   // --- 6. temperature scaling ---------------------------------------------------------------
   book::banner(6, "Calibration and temperature scaling");
-  const Answer scaling =
+  const book::Finding scaling =
       temperature_scaling(plan, staff.course.back(), strength.taught.back(), seeds, runs, classroom, options);
 
   // --- 7. report ------------------------------------------------------------------------------

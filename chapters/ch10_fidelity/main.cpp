@@ -143,12 +143,6 @@ class Students {
   book::Lab& lab_;
 };
 
-// What a section answers: its verdict, and its numbers for results.json.
-struct Answer {
-  book::Verdict verdict;
-  nlohmann::json json;
-};
-
 // The students of one setting, per seed: what section 2 compares and plots.
 struct Setting {
   book::Targets targets;
@@ -205,7 +199,7 @@ double correlation(const std::vector<double>& x, const std::vector<double>& y) {
 }
 
 // --- 2. fidelity against generalisation --------------------------------------------------
-struct Fidelity : Answer {
+struct Fidelity : book::Finding {
   std::vector<Setting> settings;    // hard first, then the grid
   size_t most_accurate = 0;         // on validation, an index into settings
   size_t best_soft = 1;             // the most accurate soft setting on validation
@@ -386,7 +380,7 @@ OnViews teacher_on_views(const tensor::Tensor& view_logits, const tensor::Tensor
   return o;
 }
 
-struct Consistent : Answer {
+struct Consistent : book::Finding {
   Setting hard, cached, consistent;
 };
 
@@ -508,7 +502,7 @@ Consistent consistent_teaching(const Plan& plan, const book::Targets& targets, c
 }
 
 // --- 4. born-again networks ------------------------------------------------------------------
-struct BornAgain : Answer {
+struct BornAgain : book::Finding {
   std::vector<Setting> generations;
 };
 

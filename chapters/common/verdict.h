@@ -106,6 +106,14 @@ struct Verdict {
 };
 
 /// \ingroup chapters
+/// \brief What a section of a chapter answers: its verdict, and its numbers for results.json.
+/// A section that answers more derives from it (e.g. chapter 8's sweep adds the best T per width).
+struct Finding {
+  Verdict verdict;      ///< the claim the section settles
+  nlohmann::json json;  ///< the section's numbers, under its key of results.json
+};
+
+/// \ingroup chapters
 /// \brief Prints each verdict with `Verdict::to_text`, after a blank line.
 void print_verdicts(const std::vector<std::pair<std::string, Verdict>>& verdicts);
 
