@@ -5,7 +5,8 @@
 // 2. Three test images seen at T = 0.25 ... 100.
 // 3. Mean entropy of the soft targets against T.
 // 4. The gradient: its size against T, with and without the T^2 factor, and the high-T limit.
-// 5. Report.
+// 5. Why the student is evaluated at T = 1: the same logits scored at T = 1 and at T = 4.
+// 6. Report.
 #include "autograd/ops.h"
 #include "chapters/common/book_data.h"
 #include "chapters/common/experiment.h"
@@ -36,6 +37,9 @@ const std::vector<float> kShownTemperatures = {0.25f, 0.5f, 1, 2, 4, 8, 20, 100}
 constexpr int kEntropyPoints = 16;                 // log-spaced from 0.25 to 100
 const std::vector<float> kGradientTemperatures = {1, 2, 4, 8, 16, 32, 64, 100, 1000};
 constexpr int64_t kShirt = 6, kTShirt = 0, kSandal = 5, kSneaker = 7;
+constexpr float kDistillT = 4.0f;      // section 5: the temperature a student is distilled at
+constexpr float kDistillAlpha = 0.9f;
+constexpr int kDistillEpochs = 2;
 constexpr double kLimitTolerance = 0.01;  // the verdict: |T^2 grad - L2 grad| / |L2 grad| at the largest T
 const double kUniformBits = std::log2(10.0);  // the entropy of a uniform softmax over the 10 classes
 
@@ -230,10 +234,50 @@ Gradient soft_gradient(const book::Options& options, const book::Classroom& clas
   return out;
 }
 
-// --- 5. report -------------------------------------------------------------------------
+// --- 5. evaluated at T = 1 --------------------------------------------------------------
+// A student distilled at kDistillT, and the teacher, scored on the test set from the same logits
+// at T = 1 and at kDistillT. Dividing logits by T > 0 keeps their order, so the top class, and
+// with it the accuracy, cannot move; the probabilities, and so the NLL and the calibration, do.
+// A table (printed, and as a CSV); returns its rows for results.json.
+nlohmann::json evaluated_at_t1(const book::Options& options, const book::Classroom& classroom) {
+  const book::BookData& data = classroom.data;
+  const auto student =
+      book::train_student({.widths = {784, 100, 10}, .epochs = options.quick ? 1 : kDistillEpochs, .seed = options.seed},
+                          book::Targets::soft(kDistillT, kDistillAlpha), data, data.split.train,
+                          classroom.teacher.train_logits, true)
+          .model;
+  const nn::Labels& labels = data.data.test.labels;
+  const Tensor student_logits = book::predict_logits(*student, data.data.test, data.test_indices, data.norm);
+  book::Table table({"network", "scored at", "test accuracy", "NLL (nats)", "ECE", "top class moved"});
+  nlohmann::json rows = nlohmann::json::array();
+  for (const auto& [network, logits] : {std::pair<std::string, const Tensor*>{"teacher", &classroom.teacher.test_logits},
+                                        {fmt::format("student distilled at T = {:g}", kDistillT), &student_logits}}) {
+    const nn::Labels at_1 = nn::predictions(*logits);
+    for (float t : {1.0f, kDistillT}) {
+      const Tensor scaled = tensor::div(*logits, t);
+      const nn::Labels at_t = nn::predictions(scaled);
+      int64_t moved = 0;
+      for (size_t n = 0; n < at_t.size(); ++n) moved += at_t[n] != at_1[n];
+      const double accuracy = nn::accuracy(scaled, labels), nll = nn::mean_nll(scaled, labels),
+                   ece = nn::expected_calibration_error(scaled, labels);
+      table.add_row({network, fmt::format("T = {:g}", t), fmt::format("{:.4f}", accuracy), fmt::format("{:.3f}", nll),
+                     fmt::format("{:.3f}", ece), std::to_string(moved)});
+      rows.push_back({{"network", network}, {"T", t}, {"test_accuracy", accuracy}, {"nll", nll}, {"ece", ece},
+                      {"top_class_moved", moved}});
+    }
+  }
+  fmt::print("{}", table.to_text());
+  book::write_file(options.file("evaluated_at_t1.csv"), table.to_csv());
+  fmt::print("the same logits at T = 1 and T = {:g}: the same top class on every image, so the same accuracy; "
+             "only the probabilities change\n",
+             kDistillT);
+  return rows;
+}
+
+// --- 6. report -------------------------------------------------------------------------
 // The entropy at T = 1 and 4, the verdict, and results.json.
 void report(const book::Options& options, const book::TeacherCache& teacher, const Examples& examples,
-            const Entropy& entropy, const Gradient& gradient) {
+            const Entropy& entropy, const Gradient& gradient, const nlohmann::json& evaluated) {
   const Tensor& logits = teacher.test_logits;
   fmt::print("mean entropy: {:.3f} bits at T = 1, {:.3f} bits at T = 4 (log2(10) = {:.3f})\n",
              nn::mean_entropy_bits(logits, 1.0f), nn::mean_entropy_bits(logits, 4.0f), kUniformBits);
@@ -243,6 +287,7 @@ void report(const book::Options& options, const book::TeacherCache& teacher, con
   results["mean_entropy_bits"] = entropy.entropies;
   results["entropy_rises_monotonically"] = entropy.monotonic;
   results["gradient"] = gradient.json;
+  results["evaluated_at_t1"] = evaluated;
   results["mean_entropy_bits_at"] = {{"1", nn::mean_entropy_bits(logits, 1.0f)}, {"4", nn::mean_entropy_bits(logits, 4.0f)}};
   results["teacher_config"] = teacher.config;
   results["seed"] = options.seed;
@@ -287,8 +332,11 @@ int chapter(const book::Options& options) {
   book::banner(4, "The soft-loss gradient on a student's logits, against T");
   const Gradient gradient = soft_gradient(options, classroom, examples.shirt());
 
-  book::banner(5, "Report");
-  report(options, classroom.teacher, examples, entropy, gradient);
+  book::banner(5, "Why the student is evaluated at T = 1");
+  const nlohmann::json evaluated = evaluated_at_t1(options, classroom);
+
+  book::banner(6, "Report");
+  report(options, classroom.teacher, examples, entropy, gradient, evaluated);
   return 0;
 }
 

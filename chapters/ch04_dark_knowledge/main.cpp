@@ -216,19 +216,19 @@ int64_t doubted_shirt(nn::Module& student, const book::Classroom& classroom) {
 struct Gradient {
   int64_t example = -1;                        // the training image
   std::vector<float> hard, soft_1, soft_high;  // of the label's loss, the soft loss at T = 1 and at kHighT (x T^2)
-  std::vector<float> p, q, q_high;             // the student's softmax, the teacher's at T = 1 and at kHighT
+  std::vector<float> p, p_high, q, q_high;     // the student's softmax at T = 1 and kHighT, the teacher's
   int pushed_up = 0;                           // wrong classes the soft target at kHighT pushes up
   nlohmann::json to_json() const {
-    return {{"train_index", example}, {"student_p", p}, {"teacher_q_T1", q}, {"teacher_q_T4", q_high},
-            {"hard", hard}, {"soft_T1", soft_1}, {"soft_T4_times_T2", soft_high},
+    return {{"train_index", example}, {"student_p", p}, {"student_p_T4", p_high}, {"teacher_q_T1", q},
+            {"teacher_q_T4", q_high}, {"hard", hard}, {"soft_T1", soft_1}, {"soft_T4_times_T2", soft_high},
             {"wrong_classes_pushed_up_T4", pushed_up}};
   }
 };
 
 // The gradients side by side: a table (printed, and as a CSV) and a plot.
 void print_gradient(const book::Options& options, const Gradient& g) {
-  book::Table grads({"class", "student p", "teacher q (T=1)", "teacher q (T=4)", "hard: p - y", "soft T=1: p - q",
-                     "soft T=4 (x T^2)"});
+  book::Table grads({"class", "student p (T=1)", "student p (T=4)", "teacher q (T=1)", "teacher q (T=4)",
+                     "hard: p - y", "soft T=1: p - q", "soft T=4 (x T^2): 4 (p - q)"});
   book::LinePlot plot{fmt::format("Gradient on the student's logits, training image {} (a shirt)", g.example),
                       "class",
                       "dL/dz (negative: pushed up)",
@@ -236,7 +236,7 @@ void print_gradient(const book::Options& options, const Gradient& g) {
                       false};
   plot.x_ticks.assign(nn::kFashionMnistClasses.begin(), nn::kFashionMnistClasses.end());
   for (size_t c = 0; c < kClasses; ++c) {
-    grads.add_row({name(c), fmt::format("{:.4f}", g.p[c]), fmt::format("{:.4f}", g.q[c]),
+    grads.add_row({name(c), fmt::format("{:.4f}", g.p[c]), fmt::format("{:.4f}", g.p_high[c]), fmt::format("{:.4f}", g.q[c]),
                    fmt::format("{:.4f}", g.q_high[c]), fmt::format("{:+.4f}", g.hard[c]),
                    fmt::format("{:+.4f}", g.soft_1[c]), fmt::format("{:+.4f}", g.soft_high[c])});
     for (auto [series, v] : {std::pair{0, &g.hard}, std::pair{1, &g.soft_1}, std::pair{2, &g.soft_high}}) {
@@ -270,6 +270,7 @@ Gradient hard_against_soft_gradient(const book::Options& options, const book::Cl
                .soft_1 = gradient([&](const Var& z) { return nn::distillation_loss(z, t, {}, 1.0f, 1.0f); }),
                .soft_high = gradient([&](const Var& z) { return nn::distillation_loss(z, t, {}, kHighT, 1.0f); }),
                .p = autograd::softmax(Var(s)).value().to_vector(),
+               .p_high = autograd::softmax(Var(s), kHighT).value().to_vector(),
                .q = autograd::softmax(Var(t)).value().to_vector(),
                .q_high = autograd::softmax(Var(t), kHighT).value().to_vector()};
   print_gradient(options, out);

@@ -7,7 +7,7 @@
 // 3. Hard against soft at each fraction (T and alpha chosen on validation at each, averaged
 //    over four tuning seeds: with a few hundred images, each seed's draw ranks them its own way).
 // 4. Accuracy against fraction.
-// 5. Near the decision boundary: accuracy by the teacher's margin.
+// 5. By the teacher's margin: is the gain largest on the least-confident fifth?
 // 6. Report.
 #include "chapters/common/experiment.h"
 #include "chapters/common/options.h"
@@ -303,21 +303,24 @@ std::vector<std::pair<std::string, book::Verdict>> verdicts(const Design& design
   little_data.criterion += fmt::format("; and its mean must be larger than at {} (else opposite)", percent(fractions.back()));
   little_data.outcome = book::all_of({little_data.outcome, book::met(scarce.difference.mean > plenty.difference.mean)});
   little_data.evidence += fmt::format("; at {}: {}", percent(fractions.back()), plenty.describe());
-  // Claim 5, part 2: near the decision boundary. Per seed, the gain on the fifth of the test set
-  // where the teacher is least sure minus the gain on the fifth where it is surest.
+  // Claim 5, part 2, as measured here: the gain is largest on the least-confident fifth. Per seed,
+  // the gain on the fifth of the test set where the teacher is least sure (its margin, top-1 minus
+  // top-2 probability, smallest) minus the gain on the fifth where it is surest.
   const book::PairedDifference& low = margins.smallest_gain.front();
   const book::PairedDifference& high = margins.smallest_gain.back();
-  const book::PairedDifference boundary_minus_sure = book::paired_difference(high.per_seed, low.per_seed);
-  const book::Verdict boundary{
-      fmt::format("With {} of the data, soft targets help most near the teacher's decision boundary", percent(fractions.front())),
+  const book::PairedDifference least_minus_most = book::paired_difference(high.per_seed, low.per_seed);
+  const book::Verdict least_confident{
+      fmt::format("With {} of the data, the soft targets' gain is largest on the least-confident fifth: the fifth of the "
+                  "test images with the smallest teacher margin gains more than the fifth with the largest",
+                  percent(fractions.front())),
       book::paired_criterion("excess of the soft - hard gain in test accuracy on the fifth of the test images with the "
                              "smallest teacher margin over the gain on the fifth with the largest",
                              book::kSmallestAccuracyEffect, "0.2 points of accuracy, 4 of a fifth's 2,000 images"),
-      boundary_minus_sure.outcome(book::kSmallestAccuracyEffect),
+      least_minus_most.outcome(book::kSmallestAccuracyEffect),
       fmt::format("gain on the smallest-margin fifth {}, on the largest-margin fifth {}; excess per seed {}, 95% CI {}",
-                  low.to_string(3), high.to_string(3), boundary_minus_sure.to_string(3),
-                  boundary_minus_sure.per_seed.size() >= 2 ? boundary_minus_sure.confidence_interval().to_string(3) : "-")};
-  return {{"little_data", little_data}, {"decision_boundary", boundary}};
+                  low.to_string(3), high.to_string(3), least_minus_most.to_string(3),
+                  least_minus_most.per_seed.size() >= 2 ? least_minus_most.confidence_interval().to_string(3) : "-")};
+  return {{"little_data", little_data}, {"least_confident_fifth", least_confident}};
 }
 
 }  // namespace
@@ -352,7 +355,7 @@ int chapter(const book::Options& options) {
   const nlohmann::json by_fraction = accuracy_against_fraction(design, measured, classroom.teacher_test_accuracy, options);
 
   // --- 5. accuracy by the teacher's margin ----------------------------------------------------
-  book::banner(5, "Near the decision boundary: accuracy by the teacher's margin");
+  book::banner(5, "By the teacher's margin: the gain on each fifth of the test set");
   const ByMargin margins = accuracy_by_margin(design, measured, classroom, options);
 
   // --- 6. report -------------------------------------------------------------------------

@@ -213,6 +213,35 @@ TEST_CASE("distillation_loss is T^2 KL at alpha = 1 and plain cross-entropy at a
   CHECK(mixed == doctest::Approx(0.25 * 9.0 * kl + 0.75 * nn::cross_entropy(Var(s), kLabels).value().item()));
 }
 
+TEST_CASE("distillation_loss is the formula the book's conventions table states: batchmean KL times T^2, weighted alpha") {
+  // The table (chapter 5): the KL is summed over the classes and averaged over the batch
+  // (PyTorch's reduction="batchmean", not "mean", which also divides by the C classes), multiplied
+  // by T^2, and alpha weighs that soft term; 1 - alpha weighs the batch-mean cross-entropy.
+  const int64_t n = 4, c = 5;
+  const double temperature = 3.0, alpha = 0.3;
+  const Tensor s = logits(n, c, 21), t = logits(n, c, 22, 4.0f);
+  const std::vector<float> sv = s.to_vector(), tv = t.to_vector();
+  double kl_sum = 0, ce_sum = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const auto row = [&](const std::vector<float>& z, double temp) {
+      std::vector<double> p(static_cast<size_t>(c));
+      double sum = 0;
+      for (int64_t j = 0; j < c; ++j) sum += p[static_cast<size_t>(j)] = std::exp(z[static_cast<size_t>(i * c + j)] / temp);
+      for (double& x : p) x /= sum;
+      return p;
+    };
+    const std::vector<double> q = row(tv, temperature), p = row(sv, temperature), p1 = row(sv, 1.0);
+    for (size_t j = 0; j < q.size(); ++j) kl_sum += q[j] * std::log(q[j] / p[j]);
+    ce_sum -= std::log(p1[static_cast<size_t>(kLabels[static_cast<size_t>(i)])]);
+  }
+  const double by_hand = alpha * temperature * temperature * kl_sum / n + (1 - alpha) * ce_sum / n;
+  const float loss = nn::distillation_loss(Var(s), t, kLabels, float(temperature), float(alpha)).value().item();
+  CHECK(loss == doctest::Approx(by_hand).epsilon(1e-5));
+  // Not the element-wise mean: that would divide the soft term by C as well.
+  const double elementwise_mean = alpha * temperature * temperature * kl_sum / double(n * c) + (1 - alpha) * ce_sum / n;
+  CHECK(std::abs(loss - elementwise_mean) > 0.01);
+}
+
 TEST_CASE("losses stay finite at logits of magnitude 1e4 and temperatures from 0.05 to 100") {
   const Tensor extreme = Tensor::from_vector({2, 4}, {1e4f, -1e4f, 0.0f, 5e3f, -1e4f, -1e4f, 1e4f, 1e4f});
   const Tensor teacher = Tensor::from_vector({2, 4}, {-1e4f, 1e4f, 1e4f, 0.0f, 1e4f, -1e4f, -5e3f, 0.0f});
