@@ -1,9 +1,10 @@
 // kd_results_page: the "results of the last run" section of a chapter's page on the docs site,
 // and the box with that run's verdicts at the top of the page.
 //
-//   kd_results_page CHAPTER RESULTS_DIR FRAGMENT VERDICT_FRAGMENT ASSETS_DIR
+//   kd_results_page CHAPTER RESULTS_DIR FRAGMENT VERDICT_FRAGMENT ASSETS_DIR [REFERENCE_DIR ROBUSTNESS_FRAGMENT]
 //   kd_results_page --summary BOOK_DIR CHAPTERS_DIR FRAGMENT CHAPTER...
 //   kd_results_page --robustness RUNS_DIR OUT CHAPTER...
+//   kd_results_page --run-label RESULTS_JSON COMMIT DATE OUT
 //
 // Reads the chapter's output directory RESULTS_DIR (e.g. build/book/ch05_student). If it holds
 // a results.json, FRAGMENT becomes an HTML fragment with every table (NAME.csv) and plot
@@ -11,17 +12,25 @@
 // results/CHAPTER/NAME.svg), and VERDICT_FRAGMENT a box with each verdict results.json records
 // (`verdict`, the entries of `verdicts`, and each of `students`' `verdict`): claim, criterion,
 // outcome (holds, opposite, no effect, cannot tell), evidence, and the machine the run came from. If it does not, both fragments say
-// how to produce the results. The chapter's README pulls them in with \htmlinclude, so the page
-// never shows a broken image. Files are written through a temporary name and a rename.
+// how to produce the results. With REFERENCE_DIR (docs/reference: the run the texts quote, one
+// CHAPTER.json per chapter, run.json naming it, robustness.json the protocol's table), each verdict
+// in the box shows the reference run's outcome and evidence beside this run's, and
+// ROBUSTNESS_FRAGMENT becomes the chapter's rows of the protocol's table ("How sure are we").
+// The chapter's README pulls them in with \htmlinclude, so the page never shows a broken image.
+// Files are written through a temporary name and a rename.
 //
 // With --summary, FRAGMENT becomes the main page's one-screen summary: a row per CHAPTER (its
 // title from CHAPTERS_DIR/CHAPTER/README.md, linked to its page) with each verdict of its
 // BOOK_DIR/CHAPTER/results.json and its outcome, counted per outcome, and the machines the runs came from.
 //
 // With --robustness, OUT becomes a Markdown table per CHAPTER of its verdicts' outcomes in each
-// run of the robustness protocol: RUNS_DIR holds a book directory per run (`default`, `seed101`,
+// run of the robustness protocol, and OUT with the extension .json the same table as JSON (what
+// docs/reference/robustness.json commits): RUNS_DIR holds a book directory per run (`default`, `seed101`,
 // `kernel-NAME`, as `./run robustness` writes them), each run a column named with its seed and
 // BLAS kernel; a verdict whose outcome differs between runs is marked fragile.
+//
+// With --run-label, OUT becomes the reference run's run.json (docs/reference/): the CPU, BLAS,
+// kernel and threads of RESULTS_JSON, the COMMIT and the DATE (`./run reference` calls it).
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -195,20 +204,42 @@ std::string capitalised(std::string s) {
   return s;
 }
 
-std::string verdict_box(const nlohmann::json& results) {
+// The reference run as the texts name it: "AMD EPYC, OpenBLAS 0.3.21 with Haswell kernels, 2 threads,
+// commit abc1234", from REFERENCE_DIR/run.json.
+std::string reference_label(const nlohmann::json& run) {
+  return run.value("cpu", std::string("unknown CPU")) + ", " + run.value("blas", std::string("unknown BLAS")) + ", " +
+         std::to_string(run.value("threads", 0)) + " threads, commit " + run.value("commit", std::string("unknown"));
+}
+
+// The box of this run's verdicts; with the reference run's results of the chapter (`reference`
+// not null), each verdict also shows the reference run's outcome and evidence beside this run's.
+std::string verdict_box(const nlohmann::json& results, const nlohmann::json& reference = {},
+                        const std::string& reference_run = "") {
   const auto verdicts = verdicts_of(results);
   if (verdicts.empty()) return "";
+  std::map<std::string, nlohmann::json> in_reference;
+  if (!reference.is_null()) {
+    for (const auto& [name, v] : verdicts_of(reference)) in_reference[name] = v;
+  }
   std::string html = "<div class=\"kd-verdicts\" style=\"border: 2px solid #555; border-radius: 6px; padding: 0.2em 1em; "
                      "margin: 1em 0;\">\n<p><b>This run's verdict" + std::string(verdicts.size() > 1 ? "s" : "") +
                      "</b>, computed by the chapter from its own numbers";
   if (const std::string machine = machine_of(results); !machine.empty()) html += " (" + escape(machine) + ")";
-  html += ". The text below quotes our run; yours may differ in its numbers, and this box is what your run concluded.</p>\n";
+  html += ". The text below quotes the reference run";
+  if (!reference_run.empty()) html += " (" + escape(reference_run) + ")";
+  html += "; yours may differ in its numbers, and this box is what your run concluded.</p>\n";
   for (const auto& [name, v] : verdicts) {
     const std::string outcome = outcome_of(v);
     html += "<p><span style=\"font-weight: bold; color: " + colour_of(outcome) + ";\">" + capitalised(outcome) +
             "</span>" + (name.empty() ? "" : " (" + escape(name) + ")") + ": " +
             escape(text(v, "claim")) + "<br/>\n<i>Criterion:</i> " + escape(text(v, "criterion")) +
-            "<br/>\n<i>Evidence:</i> " + escape(text(v, "evidence")) + "</p>\n";
+            "<br/>\n<i>Evidence, your run:</i> " + escape(text(v, "evidence"));
+    if (const auto r = in_reference.find(name); r != in_reference.end()) {
+      const std::string ref_outcome = outcome_of(r->second);
+      html += "<br/>\n<i>The reference run:</i> <span style=\"color: " + colour_of(ref_outcome) + ";\">" + ref_outcome +
+              "</span>; " + escape(text(r->second, "evidence"));
+    }
+    html += "</p>\n";
   }
   return html + "</div>\n";
 }
@@ -293,34 +324,39 @@ std::vector<fs::path> runs_in(const fs::path& runs_dir) {
   return runs;
 }
 
-std::string robustness(const fs::path& runs_dir, const std::vector<std::string>& chapters) {
+// The outcome of every verdict of each CHAPTER in each run of RUNS_DIR:
+//   {"runs": [{"name", "machine", "same_as"}], "chapters": {CHAPTER: [{"verdict", "outcomes": [...], "fragile"}]}}
+// with "not run" where a run lacks the chapter; a verdict is fragile when its outcome differs between runs.
+nlohmann::json robustness(const fs::path& runs_dir, const std::vector<std::string>& chapters) {
   const std::vector<fs::path> runs = runs_in(runs_dir);
   if (runs.empty()) throw std::runtime_error(runs_dir.string() + ": no runs");
-  std::string md = "# Verdicts under the robustness protocol\n\nRuns: ";
-  for (size_t r = 0; r < runs.size(); ++r) md += (r ? ", " : "") + std::string("`") + runs[r].filename().string() + "`";
-  md += ". A verdict whose outcome is not the same in every run is marked **fragile**.\n";
+  nlohmann::json out = {{"runs", nlohmann::json::array()}, {"chapters", nlohmann::json::object()}};
+  for (const fs::path& run : runs) {
+    // A run whose teacher came out byte for byte another run's (OpenBLAS gave both the same
+    // kernels) names that run in `same_as` instead of repeating it.
+    const std::string same_as = fs::exists(run / "same_as") ? trim(read(run / "same_as")) : "";
+    std::string machine;
+    for (const std::string& chapter : chapters) {
+      const fs::path path = run / chapter / "results.json";
+      if (machine.empty() && same_as.empty() && fs::exists(path)) {
+        const nlohmann::json r = nlohmann::json::parse(read(path), nullptr, false);
+        if (!r.is_discarded()) {
+          machine = machine_of(r);
+          if (r.contains("seed")) machine += (machine.empty() ? "seed " : ", seed ") + r["seed"].dump();
+        }
+      }
+    }
+    out["runs"].push_back({{"name", run.filename().string()}, {"machine", machine}, {"same_as", same_as}});
+  }
   for (const std::string& chapter : chapters) {
-    md += "\n## " + chapter + "\n\n| verdict |";
     std::vector<nlohmann::json> results;
-    std::string separator = "|---|", machines;
-    for (const fs::path& run : runs) {
-      // A run whose teacher came out byte for byte another run's (OpenBLAS gave both the same
-      // kernels) names that run in `same_as` instead of repeating it.
-      const std::string same_as = fs::exists(run / "same_as") ? trim(read(run / "same_as")) : "";
-      const fs::path path = (same_as.empty() ? run : runs_dir / same_as) / chapter / "results.json";
+    for (const nlohmann::json& run : out["runs"]) {
+      const std::string same_as = run["same_as"];
+      const fs::path path = runs_dir / (same_as.empty() ? run["name"].get<std::string>() : same_as) / chapter / "results.json";
       nlohmann::json r = fs::exists(path) ? nlohmann::json::parse(read(path), nullptr, false) : nlohmann::json();
       if (r.is_discarded()) throw std::runtime_error(path.string() + ": not valid JSON");
-      md += " " + run.filename().string() + (same_as.empty() ? "" : " (= " + same_as + ")") + " |";
-      separator += "---|";
-      machines += "- `" + run.filename().string() + "`: " +
-                  (!same_as.empty() ? "its teacher is byte for byte `" + same_as + "`'s (the same kernels); `" + same_as +
-                                          "`'s results stand for it"
-                   : r.is_null()    ? std::string("not run")
-                                    : machine_of(r) + (r.contains("seed") ? ", seed " + r["seed"].dump() : "")) +
-                  "\n";
       results.push_back(std::move(r));
     }
-    md += "\n" + separator + "\n";
     std::vector<std::string> names;  // in the order of the first run that has them
     for (const nlohmann::json& r : results) {
       if (r.is_null()) continue;
@@ -328,33 +364,119 @@ std::string robustness(const fs::path& runs_dir, const std::vector<std::string>&
         if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
       }
     }
+    nlohmann::json rows = nlohmann::json::array();
     for (const std::string& name : names) {
-      std::string row = "| " + verdict_name(name) + " |";
-      std::vector<std::string> outcomes;
+      std::vector<std::string> outcomes, ran;
       for (const nlohmann::json& r : results) {
         std::string cell = "not run";
         if (!r.is_null()) {
           for (const auto& [n, v] : verdicts_of(r)) {
             if (n == name) cell = outcome_of(v);
           }
-          outcomes.push_back(cell);
+          ran.push_back(cell);
         }
-        row += " " + cell + " |";
+        outcomes.push_back(cell);
       }
-      const bool fragile = std::adjacent_find(outcomes.begin(), outcomes.end(), std::not_equal_to<>()) != outcomes.end();
-      md += row + (fragile ? " **fragile**" : "") + "\n";
+      const bool fragile = std::adjacent_find(ran.begin(), ran.end(), std::not_equal_to<>()) != ran.end();
+      rows.push_back({{"verdict", verdict_name(name)}, {"outcomes", outcomes}, {"fragile", fragile}});
     }
-    md += "\n" + machines;
+    out["chapters"][chapter] = rows;
+  }
+  return out;
+}
+
+// A run's column heading: "kernel-Zen (= default)".
+std::string run_heading(const nlohmann::json& run) {
+  const std::string same_as = run.value("same_as", std::string());
+  return run.value("name", std::string("?")) + (same_as.empty() ? "" : " (= " + same_as + ")");
+}
+
+// What each run was: "- `seed101`: OpenBLAS 0.3.21, Haswell kernels; AMD EPYC, seed 101".
+std::string run_description(const nlohmann::json& run) {
+  const std::string same_as = run.value("same_as", std::string());
+  if (!same_as.empty()) {
+    return "its teacher is byte for byte " + same_as + "'s (the same kernels); " + same_as + "'s results stand for it";
+  }
+  const std::string machine = run.value("machine", std::string());
+  return machine.empty() ? "not run" : machine;
+}
+
+// The protocol's table as Markdown, every chapter in turn.
+std::string robustness_markdown(const nlohmann::json& table) {
+  std::string md = "# Verdicts under the robustness protocol\n\nRuns: ";
+  std::string runs, header = "| verdict |", separator = "|---|";
+  for (const nlohmann::json& run : table["runs"]) {
+    md += (runs.empty() ? "" : ", ") + std::string("`") + run["name"].get<std::string>() + "`";
+    runs += "- `" + run["name"].get<std::string>() + "`: " + run_description(run) + "\n";
+    header += " " + run_heading(run) + " |";
+    separator += "---|";
+  }
+  md += ". A verdict whose outcome is not the same in every run is marked **fragile**.\n\n" + runs;
+  for (const auto& [chapter, rows] : table["chapters"].items()) {
+    md += "\n## " + chapter + "\n\n" + header + "\n" + separator + "\n";
+    for (const nlohmann::json& row : rows) {
+      md += "| " + row["verdict"].get<std::string>() + " |";
+      for (const nlohmann::json& o : row["outcomes"]) md += " " + o.get_ref<const std::string&>() + " |";
+      md += std::string(row["fragile"].get<bool>() ? " **fragile**" : "") + "\n";
+    }
   }
   return md;
+}
+
+// One chapter's rows of the protocol's table as HTML, for its "How sure are we" section.
+std::string robustness_html(const nlohmann::json& table, const std::string& chapter) {
+  if (!table.contains("chapters") || !table["chapters"].contains(chapter)) {
+    return "<p><i>The committed protocol table (docs/reference/robustness.json) has no row for this chapter.</i></p>\n";
+  }
+  std::string html = "<table class=\"doxtable\">\n<tr><th>verdict</th>";
+  for (const nlohmann::json& run : table["runs"]) {
+    html += "<th title=\"" + escape(run_description(run)) + "\">" + escape(run_heading(run)) + "</th>";
+  }
+  html += "<th></th></tr>\n";
+  for (const nlohmann::json& row : table["chapters"][chapter]) {
+    html += "<tr><td>" + escape(row["verdict"].get<std::string>()) + "</td>";
+    for (const nlohmann::json& o : row["outcomes"]) {
+      html += "<td style=\"color: " + colour_of(o.get<std::string>()) + ";\">" + escape(o.get<std::string>()) + "</td>";
+    }
+    html += std::string("<td>") + (row["fragile"].get<bool>() ? "<b>fragile</b>" : "") + "</td></tr>\n";
+  }
+  html += "</table>\n<p>The runs: ";
+  std::string runs;
+  for (const nlohmann::json& run : table["runs"]) {
+    runs += (runs.empty() ? "" : "; ") + std::string("<code>") + escape(run_heading(run)) + "</code>: " +
+            escape(run_description(run));
+  }
+  return html + runs + ".</p>\n";
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 6 && std::string(argv[1]) == "--run-label") {
+    try {
+      const nlohmann::json results = nlohmann::json::parse(read(argv[2]), nullptr, false);
+      if (results.is_discarded()) throw std::runtime_error(std::string(argv[2]) + ": not valid JSON");
+      const nlohmann::json blas = results.value("blas", nlohmann::json::object());
+      const nlohmann::json run = {
+          {"cpu", results.value("cpu", std::string("unknown CPU"))},
+          {"blas", blas.value("library", std::string("?")) + " " + blas.value("version", std::string("?")) + " with " +
+                       blas.value("kernel", std::string("?")) + " kernels"},
+          {"threads", blas.value("threads", 0)},
+          {"commit", argv[3]},
+          {"date", argv[4]},
+          {"command", "./run book"}};
+      write_atomically(argv[5], run.dump(2) + "\n");
+    } catch (const std::exception& e) {
+      std::cerr << "kd_results_page: run label: " << e.what() << "\n";
+      return 1;
+    }
+    return 0;
+  }
   if (argc >= 4 && std::string(argv[1]) == "--robustness") {
     try {
-      write_atomically(argv[3], robustness(argv[2], std::vector<std::string>(argv + 4, argv + argc)));
+      const nlohmann::json table = robustness(argv[2], std::vector<std::string>(argv + 4, argv + argc));
+      write_atomically(argv[3], robustness_markdown(table));
+      write_atomically(fs::path(argv[3]).replace_extension(".json"), table.dump(2) + "\n");
     } catch (const std::exception& e) {
       std::cerr << "kd_results_page: robustness: " << e.what() << "\n";
       return 1;
@@ -370,23 +492,52 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
-  if (argc != 6) {
-    std::cerr << "usage: kd_results_page CHAPTER RESULTS_DIR FRAGMENT VERDICT_FRAGMENT ASSETS_DIR\n"
+  if (argc != 6 && argc != 8) {
+    std::cerr << "usage: kd_results_page CHAPTER RESULTS_DIR FRAGMENT VERDICT_FRAGMENT ASSETS_DIR [REFERENCE_DIR ROBUSTNESS_FRAGMENT]\n"
                  "       kd_results_page --summary BOOK_DIR CHAPTERS_DIR FRAGMENT CHAPTER...\n"
-                 "       kd_results_page --robustness RUNS_DIR OUT CHAPTER...\n";
+                 "       kd_results_page --robustness RUNS_DIR OUT CHAPTER...\n"
+                 "       kd_results_page --run-label RESULTS_JSON COMMIT DATE OUT\n";
     return 2;
   }
   const std::string chapter = argv[1];
   const fs::path dir = argv[2], fragment = argv[3], verdict_fragment = argv[4], assets = argv[5];
   try {
+    // The reference run the texts quote: the chapter's results, its label, the protocol's table.
+    nlohmann::json reference, robustness_table;
+    std::string reference_run;
+    if (argc == 8) {
+      const fs::path reference_dir = argv[6];
+      const auto parsed = [](const fs::path& path) {
+        if (!fs::exists(path)) return nlohmann::json();
+        nlohmann::json j = nlohmann::json::parse(read(path), nullptr, false);
+        if (j.is_discarded()) throw std::runtime_error(path.string() + ": not valid JSON");
+        return j;
+      };
+      reference = parsed(reference_dir / (chapter + ".json"));
+      if (const nlohmann::json run = parsed(reference_dir / "run.json"); !run.is_null()) reference_run = reference_label(run);
+      robustness_table = parsed(reference_dir / "robustness.json");
+      write_atomically(argv[7], robustness_html(robustness_table, chapter));
+    }
     if (!fs::exists(dir / "results.json")) {
       write_atomically(fragment, missing(chapter, dir));
-      write_atomically(verdict_fragment, "<p><b>No verdict yet</b>: this chapter has not been run (see the end of the page).</p>\n");
+      std::string none = "<p><b>No verdict yet</b>: this chapter has not been run (see the end of the page).";
+      std::string outcomes;
+      for (const auto& [name, v] : verdicts_of(reference)) {
+        if (!outcomes.empty()) outcomes += "; ";
+        outcomes += escape(verdict_name(name));
+        outcomes += " <b style=\"color: " + colour_of(outcome_of(v)) + ";\">" + outcome_of(v) + "</b>";
+      }
+      if (!outcomes.empty()) {
+        none += " The reference run";
+        if (!reference_run.empty()) none += " (" + escape(reference_run) + ")";
+        none += ": " + outcomes + ".";
+      }
+      write_atomically(verdict_fragment, none + "</p>\n");
       return 0;
     }
     const nlohmann::json results = nlohmann::json::parse(read(dir / "results.json"), nullptr, false);
     if (results.is_discarded()) throw std::runtime_error((dir / "results.json").string() + ": not valid JSON");
-    write_atomically(verdict_fragment, verdict_box(results));
+    write_atomically(verdict_fragment, verdict_box(results, reference, reference_run));
     // Tables and plots by name: a plot and the table of its numbers sit together.
     std::map<std::string, std::pair<fs::path, fs::path>> items;  // name -> (csv, svg)
     for (const fs::directory_entry& e : fs::directory_iterator(dir)) {

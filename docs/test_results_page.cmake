@@ -93,7 +93,44 @@ expect(${WORK}/out/robustness.md "| verdict | default | seed11 | kernel-Zen |")
 expect(${WORK}/out/robustness.md "| first | holds | holds | holds |\n")
 expect(${WORK}/out/robustness.md "| second | no effect | no effect | cannot tell | **fragile**")
 expect(${WORK}/out/robustness.md "- `kernel-Zen`: OpenBLAS 0.3.21, Zen kernels; a CPU")
-expect(${WORK}/out/robustness.md "| verdict | default | seed11 | kernel-Zen |\n|---|---|---|---|\n\n- `default`: not run")
+expect(${WORK}/out/robustness.md "## ch98_none\n\n| verdict | default | seed11 | kernel-Zen |\n|---|---|---|---|\n")
+expect(${WORK}/out/robustness.json "\"fragile\": true")
+expect(${WORK}/out/robustness.json "\"verdict\": \"second\"")
+
+# With the reference run (docs/reference): each verdict shows the reference run's outcome and
+# evidence beside this run's, the chapter's rows of the protocol's table become its own fragment,
+# and a chapter not run yet shows the reference run's outcomes.
+file(COPY ${WORK}/out/robustness.json DESTINATION ${WORK}/reference)
+file(WRITE ${WORK}/reference/ch99_test.json [=[{"verdicts": {"first": {"claim": "soft <beats> hard", "criterion": "c",
+  "outcome": "cannot tell", "evidence": "+0.001 [-0.002, +0.004]"}}}]=])
+file(COPY ${WORK}/reference/ch99_test.json DESTINATION ${WORK}/reference/x)
+file(RENAME ${WORK}/reference/x/ch99_test.json ${WORK}/reference/ch98_none.json)
+file(WRITE ${WORK}/reference/run.json [=[{"cpu": "a CPU", "blas": "OpenBLAS 0.3.21 with Zen kernels", "threads": 2,
+  "commit": "abc1234"}]=])
+foreach(chapter ch99_test ch98_none)
+  execute_process(COMMAND ${EXE} ${chapter} ${WORK}/book/${chapter} ${WORK}/out/${chapter}.html ${WORK}/out/${chapter}.verdict.html
+                          ${WORK}/out/html/results/${chapter} ${WORK}/reference ${WORK}/out/${chapter}.robustness.html
+                  RESULT_VARIABLE status)
+  if(NOT status EQUAL 0)
+    message(FATAL_ERROR "kd_results_page ${chapter} with a reference run exited with ${status}")
+  endif()
+endforeach()
+expect(${WORK}/out/ch99_test.verdict.html "the reference run (a CPU, OpenBLAS 0.3.21 with Zen kernels, 2 threads, commit abc1234)")
+expect(${WORK}/out/ch99_test.verdict.html "<i>The reference run:</i> <span style=\"color: #9a6700;\">cannot tell</span>; +0.001 [-0.002, +0.004]")
+expect(${WORK}/out/ch99_test.robustness.html "Zen kernels; a CPU\">kernel-Zen</th>")
+expect(${WORK}/out/ch99_test.robustness.html "<td>second</td><td style=\"color: #4a5a78;\">no effect</td>")
+expect(${WORK}/out/ch99_test.robustness.html "<b>fragile</b>")
+expect(${WORK}/out/ch98_none.verdict.html "No verdict yet")
+expect(${WORK}/out/ch98_none.verdict.html "The reference run (a CPU, OpenBLAS 0.3.21 with Zen kernels, 2 threads, commit abc1234): first <b")
+
+# --run-label: the reference run's run.json from a chapter's results.json.
+execute_process(COMMAND ${EXE} --run-label ${WORK}/runs/default/ch99_test/results.json abc1234 2026-12-07 ${WORK}/out/run.json
+                RESULT_VARIABLE status)
+if(NOT status EQUAL 0)
+  message(FATAL_ERROR "kd_results_page --run-label exited with ${status}")
+endif()
+expect(${WORK}/out/run.json "\"blas\": \"OpenBLAS 0.3.21 with Haswell kernels\"")
+expect(${WORK}/out/run.json "\"commit\": \"abc1234\"")
 execute_process(COMMAND ${EXE} --robustness ${WORK}/nothing ${WORK}/out/none.md ch99_test RESULT_VARIABLE status
                 ERROR_VARIABLE err)
 if(status EQUAL 0 OR NOT err MATCHES "kd_results_page: robustness: ")
