@@ -199,6 +199,7 @@ StudentOutcome compare_student(const StudentPlan& plan, const book::Options& opt
                          {"hard", measured.a},
                          {"soft", measured.b},
                          {"soft_minus_hard", measured.difference},
+                         {"mean", {{"hard", measured.a_mean}, {"soft", measured.b_mean}}},
                          {"at_best_validation_epoch",
                           {{"hard_test_accuracy", book::column(comparison.hard, best_accuracy)},
                            {"soft_test_accuracy", book::column(comparison.soft, best_accuracy)},

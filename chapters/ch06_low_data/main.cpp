@@ -174,6 +174,8 @@ nlohmann::json accuracy_against_fraction(const Design& design, const Measured& m
                     {"alpha", m.chosen.alpha},
                     {"hard_validation_accuracy_tuning_seeds", validation_accuracies(m.tuning_hard)},
                     {"validation_grid", book::to_json(m.candidates)},
+                    {"hard_mean", hard.mean},
+                    {"soft_mean", soft.mean},
                     {"soft_minus_hard", d.to_json()},
                     {"gap_closed", gap_closed},
                     {"seconds", measured.seconds[f]}});

@@ -237,7 +237,8 @@ MetricComparison compare_on(const std::vector<Metric>& metrics, const std::vecto
     throw std::invalid_argument(fmt::format("compare_on: {} {} and {} {} students", a.size(), a_name, b.size(), b_name));
   }
   MetricComparison out{Table({"metric", a_name, b_name, b_name + " - " + a_name + " (paired)", "95% CI", "beyond 2 std"}),
-                       nlohmann::json::object(), nlohmann::json::object(), nlohmann::json::object()};
+                       nlohmann::json::object(), nlohmann::json::object(), nlohmann::json::object(),
+                       nlohmann::json::object(), nlohmann::json::object()};
   for (const Metric& m : metrics) {
     const std::vector<double> x = column(a, m.get), y = column(b, m.get);
     const PairedDifference d = paired_difference(x, y);
@@ -247,6 +248,9 @@ MetricComparison compare_on(const std::vector<Metric>& metrics, const std::vecto
     out.a[m.key] = x;
     out.b[m.key] = y;
     out.difference[m.key] = d.to_json();
+    const MeanStd mx = mean_std(x), my = mean_std(y);
+    out.a_mean[m.key] = {{"mean", mx.mean}, {"std", mx.std}};
+    out.b_mean[m.key] = {{"mean", my.mean}, {"std", my.std}};
   }
   return out;
 }

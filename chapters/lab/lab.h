@@ -181,12 +181,15 @@ const Metric& student_metric(const std::string& key);
 /// \ingroup chapters
 /// \brief Two groups of students compared seed by seed on every metric: a row per metric (mean +-
 /// std of each, the paired difference b - a, its 95% CI, whether beyond 2 std), and the same as
-/// JSON: `a` and `b` (per-seed values by key) and `difference` (`PairedDifference::to_json` by key).
+/// JSON: `a` and `b` (per-seed values by key), their means (`{"mean", "std"}` by key) and
+/// `difference` (`PairedDifference::to_json` by key).
 struct MetricComparison {
   Table table;                 ///< metric, a, b, b - a (paired), 95% CI, beyond 2 std
   nlohmann::json a;            ///< the first group's per-seed values, by metric key
   nlohmann::json b;            ///< the second group's, by metric key
   nlohmann::json difference;   ///< b - a (`PairedDifference::to_json`), by metric key
+  nlohmann::json a_mean;       ///< the first group's mean and std over the seeds, by metric key
+  nlohmann::json b_mean;       ///< the second group's, by metric key
 };
 
 /// \ingroup chapters
