@@ -467,6 +467,12 @@ nlohmann::json to_json(const OmittedClass& o) {
           {"hard", side(o.hard)},
           {"soft", side(o.soft)},
           {"twin_omitted_class_accuracy", o.twin},
+          {"mean",  // over the seeds: what every_class.csv shows
+           {{"soft_before", book::mean_std(column(o.soft, before)).mean},
+            {"soft_after", book::mean_std(column(o.soft, after)).mean},
+            {"hard_after", book::mean_std(column(o.hard, after)).mean},
+            {"soft_bias_shift", book::mean_std(column(o.soft, [](const Unseen& u) { return u.bias_shift; })).mean},
+            {"twin", book::mean_std(o.twin).mean}}},
           {"soft_minus_hard_after_bias", o.recognised.to_json()},
           {"share_of_twin", {{"mean", o.share_of_twin}, {"ci95", {o.share_interval.low, o.share_interval.high}}}},
           {"outcome", book::to_string(o.recognised.outcome(book::kSmallestAccuracyEffect))}};
