@@ -7,7 +7,8 @@
 //   the soft student gains +0.0044<!--ref ch05_student/students/0/paired_difference/mean-->
 //
 // naming a value of the reference run: the chapter (REFERENCE_DIR/CHAPTER.json holds its
-// results.json) and a JSON pointer into it. The quote must be that value rounded to the digits
+// results.json) and a JSON pointer into it; `<!--ref -CHAPTER/...-->` quotes the value's
+// negative, for a text that says "falls by 0.079" of a difference of -0.079. The quote must be that value rounded to the digits
 // the text shows: "0.9294" to 4 decimals, "92.9%" is the value times 100 to 1 decimal,
 // "1,474" to a whole number, "3.0e-4" to 2 significant digits. A sign, a Unicode minus, `**`
 // or a backtick between the number and the comment are allowed. A value that is a string
@@ -128,7 +129,9 @@ std::vector<std::string> check(const fs::path& file, Reference& reference, int& 
       problems.push_back(where + ": a quote mark that is never closed with -->");
       break;
     }
-    const std::string target = text.substr(at + kOpen.size(), end - at - kOpen.size());
+    std::string target = text.substr(at + kOpen.size(), end - at - kOpen.size());
+    const bool negated = target.starts_with("-");
+    if (negated) target.erase(0, 1);
     const size_t slash = target.find('/');
     const std::string name = target.substr(0, slash);
     const nlohmann::json& results = reference.chapter(name);
@@ -142,6 +145,7 @@ std::vector<std::string> check(const fs::path& file, Reference& reference, int& 
       continue;
     }
     const nlohmann::json& value = results.at(pointer);
+    const double sign = negated ? -1.0 : 1.0;
     const std::string before = text.substr(line_start, at - line_start);
     ++checked;
     if (value.is_string()) {
@@ -158,9 +162,9 @@ std::vector<std::string> check(const fs::path& file, Reference& reference, int& 
     const std::optional<Quoted> quoted = number_before(before);
     if (!quoted) {
       problems.push_back(where + ": no number right before the mark for " + target);
-    } else if (!matches(value.get<double>(), *quoted)) {
+    } else if (!matches(sign * value.get<double>(), *quoted)) {
       problems.push_back(where + ": quotes " + before.substr(before.find_last_of(" (") + 1) + " where the reference run's " +
-                         target + " is " + shown(value.get<double>(), *quoted));
+                         (negated ? "-" : "") + target + " is " + shown(sign * value.get<double>(), *quoted));
     }
   }
   return problems;

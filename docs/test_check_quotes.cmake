@@ -17,9 +17,9 @@ endfunction()
 check_quotes("Accuracy 0.9294<!--ref ch99_test/accuracy-->, or **92.9%**<!--ref ch99_test/accuracy-->;
 a gain of +0.0044<!--ref ch99_test/gain--> (0.44%<!--ref ch99_test/gain-->), 1,474<!--ref ch99_test/errors--> errors,
 3.0e-4<!--ref ch99_test/tiny-->, then −0.083<!--ref ch99_test/negative-->; it holds<!--ref ch99_test/verdicts/small/outcome-->,
-`0.25`<!--ref ch99_test/list/1-->." 0)
-if(NOT out MATCHES "9 quoted numbers checked")
-  message(FATAL_ERROR "expected 9 quotes checked:\n${out}")
+`0.25`<!--ref ch99_test/list/1-->; falls by 0.083<!--ref -ch99_test/negative-->." 0)
+if(NOT out MATCHES "10 quoted numbers checked")
+  message(FATAL_ERROR "expected 10 quotes checked:\n${out}")
 endif()
 
 # A number that is not the reference's, with the line it is on and the value it should be.
