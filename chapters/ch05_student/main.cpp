@@ -171,13 +171,17 @@ StudentOutcome compare_student(const StudentPlan& plan, const book::Options& opt
     fmt::print("the teacher ({:.4f}) is no better than the hard student ({:.4f}): there is no gap to close\n", teacher,
                hard_mean);
   }
-  const std::vector<double> seed_axis(seeds.begin(), seeds.end());
-  fmt::print("{}\n", book::save_plot(options.out, "test_accuracy_per_seed_" + plan.name,
-                                     book::LinePlot{fmt::format("The {} student's test accuracy per seed, hard or soft targets", plan.name),
-                                                    "seed",
-                                                    "test accuracy",
-                                                    {{"hard labels", seed_axis, hard_acc},
-                                                     {comparison.chosen.describe(), seed_axis, soft_acc}}}));
+  // Each seed's hard and soft student side by side; the title states what the seeds show.
+  book::PairedPlot per_seed{"", "test accuracy", {}, "hard labels", hard_acc, comparison.chosen.describe(), soft_acc};
+  size_t soft_wins = 0;
+  for (size_t k = 0; k < seeds.size(); ++k) {
+    per_seed.categories.push_back(fmt::format("seed {}", seeds[k]));
+    soft_wins += soft_acc[k] > hard_acc[k];
+  }
+  per_seed.title = fmt::format("The {} student: soft beats hard on {} of {} seeds, {:+.4f} on average{}", plan.name,
+                               soft_wins, seeds.size(), equal_budget.difference.mean,
+                               seeds.size() >= 2 ? ", 95% CI " + equal_budget.confidence_interval().to_string(4) : "");
+  fmt::print("{}\n", book::save_plot(options.out, "test_accuracy_per_seed_" + plan.name, per_seed));
 
   book::Verdict verdict = book::soft_beats_hard(
       fmt::format("The {} student ({}) trained on the teacher's soft targets reaches a higher test accuracy than the same "

@@ -195,6 +195,9 @@ nlohmann::json accuracy_against_fraction(const Design& design, const Measured& m
   return {{"hard_test_accuracy", hard_json}, {"soft_test_accuracy", soft_json}, {"per_fraction", rows}};
 }
 
+// The fifths of the test set by the teacher's margin, least confident first.
+const std::vector<std::string> kFifthNames = {"least confident", "second", "middle", "fourth", "most confident"};
+
 // Section 5's findings: the buckets for results.json, and the soft - hard gain per bucket on the
 // smallest transfer set (the second verdict's numbers).
 struct ByMargin {
@@ -224,13 +227,10 @@ ByMargin accuracy_by_margin(const Design& design, const Measured& measured, cons
     for (const char* what : {"hard @", "soft @", "soft - hard @", "agree hard @", "agree soft @"}) headers.push_back(what + percent(f));
   }
   book::Table bucket_table(headers);
-  book::LinePlot bucket_plot{"Test accuracy by the teacher's margin (top-1 minus top-2 probability)",
-                             "teacher's margin (quintiles of the test set)", "test accuracy", {}};
-  std::vector<book::Series> bucket_series;
-  for (double f : extreme_fractions) {
-    bucket_series.push_back({"hard @" + percent(f), {}, {}, {}});
-    bucket_series.push_back({"soft @" + percent(f), {}, {}, {}});
-  }
+  // The gain soft - hard with its interval on each fifth, at the smallest transfer set.
+  book::DifferencePlot gain_plot{"", "teacher's margin, top-1 minus top-2 probability (fifths of the test set)",
+                                 fmt::format("soft - hard test accuracy, {} of the data", percent(fractions.front())),
+                                 {}, {}, {}, {}};
   nlohmann::json bucket_json = nlohmann::json::array();
   std::vector<book::PairedDifference> smallest_gain;  // soft - hard per bucket, on the smallest transfer set
   for (int b = 0; b < kMarginBuckets; ++b) {
@@ -239,7 +239,7 @@ ByMargin accuracy_by_margin(const Design& design, const Measured& measured, cons
     const double hi = margin[static_cast<size_t>(bucket.back())].probability;
     const std::string range = margin_text(lo) + " .. " + margin_text(hi);
     const double teacher_accuracy = bucket_agreement(teacher_predictions, test_labels, bucket);
-    bucket_plot.x_ticks.push_back(range);
+    gain_plot.categories.push_back(range);
     std::vector<std::string> row = {range, std::to_string(bucket.size()), fmt::format("{:.3f}", teacher_accuracy)};
     nlohmann::json entry = {{"margin_min", lo}, {"margin_max", hi}, {"images", bucket.size()},
                             {"teacher_accuracy", teacher_accuracy}};
@@ -261,12 +261,11 @@ ByMargin accuracy_by_margin(const Design& design, const Measured& measured, cons
       row.push_back(fmt::format("{:+.3f}{}", d.difference.mean, d.beyond_two_std() ? " *" : ""));
       row.push_back(fmt::format("{:.3f}", book::mean_std(h_agree).mean));
       row.push_back(fmt::format("{:.3f}", book::mean_std(s_agree).mean));
-      for (size_t which = 0; which < 2; ++which) {
-        const book::MeanStd v = book::mean_std(which == 0 ? h : s);
-        book::Series& series = bucket_series[2 * e + which];
-        series.x.push_back(b);
-        series.y.push_back(v.mean);
-        series.error.push_back(v.std);
+      if (e == 0) {
+        const bool interval = d.per_seed.size() >= 2;
+        gain_plot.mean.push_back(d.difference.mean);
+        gain_plot.low.push_back(interval ? d.confidence_interval().low : d.difference.mean);
+        gain_plot.high.push_back(interval ? d.confidence_interval().high : d.difference.mean);
       }
       entry[percent(extreme_fractions[e])] = {{"hard", h},
                                           {"soft", s},
@@ -277,13 +276,17 @@ ByMargin accuracy_by_margin(const Design& design, const Measured& measured, cons
     bucket_table.add_row(row);
     bucket_json.push_back(entry);
   }
-  bucket_plot.series = bucket_series;
+  const size_t best = static_cast<size_t>(std::max_element(gain_plot.mean.begin(), gain_plot.mean.end()) - gain_plot.mean.begin());
+  gain_plot.title = fmt::format("With {} of the data the gain is largest on the {} fifth of the test set by the "
+                                "teacher's margin ({:+.3f})",
+                                percent(fractions.front()), kFifthNames[std::min<size_t>(best, kFifthNames.size() - 1)],
+                                gain_plot.mean.empty() ? 0.0 : gain_plot.mean[best]);
   fmt::print("test images in {} equal buckets by the teacher's margin; accuracy mean +- std over seeds, and the\n"
              "mean share of the bucket on which the student agrees with the teacher (* : the paired difference\n"
              "is beyond 2 std)\n{}",
              kMarginBuckets, bucket_table.to_text());
   book::write_file(options.file("accuracy_by_margin.csv"), bucket_table.to_csv());
-  fmt::print("{}\n", book::save_plot(options.out, "accuracy_by_margin", bucket_plot));
+  fmt::print("{}\n", book::save_plot(options.out, "accuracy_by_margin", gain_plot));
 
   return {bucket_json, smallest_gain};
 }

@@ -250,10 +250,18 @@ Sweep temperature_against_width(const Plan& plan, const std::vector<uint64_t>& s
   std::vector<double> sorted = cell_errors;
   std::sort(sorted.begin(), sorted.end());
   const double typical_error = sorted[sorted.size() / 2];
-  book::Heatmap heatmap{fmt::format("Soft minus hard test accuracy (points), alpha = {}, mean of {} seeds; a cell's "
-                                    "standard error is typically {:.2f}",
-                                    tensor::to_string(plan.alpha), seeds.size(), typical_error),
+  std::vector<std::string> best_ts, at_hottest;  // per student: its best T, and its gain at the hottest T
+  for (size_t k = 0; k < plan.students.size(); ++k) {
+    best_ts.push_back(tensor::to_string(sweep.best_temperature[k]));
+    at_hottest.push_back(fmt::format("{:+.2f}", gains[k].back()));
+  }
+  book::Heatmap heatmap{fmt::format("Soft - hard test accuracy (points), alpha = {}: best T {} from the narrowest "
+                                    "student to the widest; at T = {}: {} (a cell's standard error: about {:.2f})",
+                                    tensor::to_string(plan.alpha), fmt::join(best_ts, ", "),
+                                    tensor::to_string(plan.temperatures.back()), fmt::join(at_hottest, ", "), typical_error),
                         "temperature T", "student", {}, {}, gains, "soft - hard (points)"};
+  heatmap.diverging = true;
+  heatmap.value_format = "%+.2f";
   for (const Student& s : plan.students) heatmap.rows.push_back(fmt::format("{}", fmt::join(s.widths, "-")));
   for (float t : plan.temperatures) heatmap.columns.push_back(tensor::to_string(t));
   fmt::print("{}\n", book::save_plot(options.out, "gain_heatmap", heatmap));
@@ -352,6 +360,7 @@ book::Finding t_squared_ablation(const Plan& plan, const std::vector<uint64_t>& 
   for (const book::Targets& t : ablation) diverged += runs.diverged(student, t, seeds);
   std::vector<std::string> evidence;
   double previous_without = 1.0;  // the share without the factor at the previous (lower) T
+  std::vector<std::string> shares;  // "T = 8: 70% with, 8% without", for the plot's title
   for (float t : plan.high_temperatures) {
     nlohmann::json entry = {{"T", t}};
     double with_share = 0, without_share = 0, with_gain = 0, without_gain = 0;
@@ -381,6 +390,8 @@ book::Finding t_squared_ablation(const Plan& plan, const std::vector<uint64_t>& 
     }
     holds = holds && without_share < kFaded * with_share && without_share < previous_without && with_share >= kKept;
     previous_without = without_share;
+    shares.push_back(fmt::format("T = {}: {:.0f}% with, {:.0f}% without", tensor::to_string(t), 100.0 * with_share,
+                                 100.0 * without_share));
     evidence.push_back(fmt::format("T = {}: {:.1f}% with the factor, {:.1f}% without (soft - hard test accuracy "
                                    "{:+.4f} with, {:+.4f} without)",
                                    tensor::to_string(t), 100.0 * with_share, 100.0 * without_share, with_gain,
@@ -393,6 +404,9 @@ book::Finding t_squared_ablation(const Plan& plan, const std::vector<uint64_t>& 
              "images, averaged over the validated epochs)\n{}",
              student.name, tensor::to_string(plan.alpha), seeds.front(), seeds.back(), plan.probe, table.to_text());
   book::write_file(options.file("t_squared.csv"), table.to_csv());
+  plot.title = fmt::format("The {} student: the soft term's share of the gradient with and without T^2 ({}), "
+                           "alpha = {}",
+                           student.name, fmt::join(shares, "; "), tensor::to_string(plan.alpha));
   fmt::print("{}\n", book::save_plot(options.out, "t_squared_gradient_share", plot));
   out.verdict = {"Without the T^2 factor the soft term fades from the gradient as T grows; with it, the soft term "
                  "keeps its say",

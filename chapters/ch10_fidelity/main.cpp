@@ -646,8 +646,12 @@ book::LinePlot fidelity_plot(const Plan& plan, const Fidelity& f, const Consiste
   std::vector<const Setting*> generations;
   for (const Setting& s : b.generations) generations.push_back(&s);
   series.push_back(points(fmt::format("born-again generations 1 .. {}", b.generations.size()), generations, kl, true));
-  return {fmt::format("Students: {} with chapter 2's teacher against accuracy (test set, mean of {} seeds)",
-                      kl ? "KL" : "agreement", seeds),
+  const double r = f.json.value("correlation_agreement_accuracy", std::numeric_limits<double>::quiet_NaN());
+  return {kl ? fmt::format("Students: KL to chapter 2's teacher against accuracy (test set, mean of {} seeds)", seeds)
+             : fmt::format("Agreement with the teacher and accuracy {}: r = {:.3f} over the {} settings "
+                           "(test set, mean of {} seeds)",
+                           r >= 0.8 ? "move together" : r <= -0.8 ? "move apart" : "are only loosely related", r,
+                           f.settings.size(), seeds),
           kl ? "mean KL(teacher || student), nats" : "top-1 agreement with the teacher (%)", "test accuracy (%)",
           series};
 }

@@ -5,6 +5,8 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
+#include <cmath>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -22,6 +24,28 @@ std::string quoted(const std::string& s) {
   return out + "\"";
 }
 
+// A title for gnuplot, quoted, broken into lines of at most about 90 characters at spaces, so that
+// a title that states a finding stays inside the figure.
+std::string title(const std::string& text) {
+  constexpr size_t kWidth = 90;
+  std::vector<std::string> lines(1);
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find(' ', start);
+    if (end == std::string::npos) end = text.size();
+    const std::string word = text.substr(start, end - start);
+    if (!lines.back().empty() && lines.back().size() + 1 + word.size() > kWidth) lines.emplace_back();
+    lines.back() += (lines.back().empty() ? "" : " ") + word;
+    start = end + 1;
+  }
+  std::string out = "\"";
+  for (size_t l = 0; l < lines.size(); ++l) {
+    if (l > 0) out += "\\n";  // gnuplot's newline escape inside a double-quoted string
+    for (char ch : lines[l]) out += (ch == '"' || ch == '\\') ? std::string("\\") + ch : std::string(1, ch);
+  }
+  return out + "\"";
+}
+
 // `gnuplot NAME.gp` writes NAME.svg; the book renders with out set to a temporary name.
 std::string output_line(const std::string& name) {
   return fmt::format("if (!exists(\"out\")) out = {}\nset output out\n", quoted(name + ".svg"));
@@ -32,6 +56,13 @@ std::string shell_word(const std::string& s) {
   std::string out = "'";
   for (char ch : s) out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
   return out + "'";
+}
+
+// gnuplot's xtics for names at 0, 1, 2, ... (or from `first`).
+std::string name_tics(const std::vector<std::string>& names, size_t first = 0) {
+  std::string t = "(";
+  for (size_t i = 0; i < names.size(); ++i) t += fmt::format("{}{} {}", i ? ", " : "", quoted(names[i]), i + first);
+  return t + ")";
 }
 
 bool have_gnuplot() { return std::system("command -v gnuplot >/dev/null 2>&1") == 0; }
@@ -78,7 +109,7 @@ std::string save_plot(const std::string& dir, const std::string& name, const Lin
   write_file((std::filesystem::path(dir) / (name + ".dat")).string(), data);
   std::string script = "set terminal svg size 720,450 dynamic noenhanced font 'sans,12' background rgb 'white'\n";
   script += output_line(name);
-  script += fmt::format("set title {}\nset xlabel {}\nset ylabel {}\n", quoted(plot.title), quoted(plot.x_label),
+  script += fmt::format("set title {}\nset xlabel {}\nset ylabel {}\n", title(plot.title), quoted(plot.x_label),
                         quoted(plot.y_label));
   script += "set grid\nset key below\n";
   if (plot.log_x) script += "set logscale x\n";
@@ -101,24 +132,73 @@ std::string save_plot(const std::string& dir, const std::string& name, const Lin
 
 std::string save_plot(const std::string& dir, const std::string& name, const Heatmap& plot) {
   std::string data;
+  double largest = 0.0;  // the largest |value|: a diverging palette's half-range
   for (size_t r = 0; r < plot.values.size(); ++r) {
-    for (size_t c = 0; c < plot.values[r].size(); ++c) data += fmt::format("{} {} {:.6g}\n", c, r, plot.values[r][c]);
+    for (size_t c = 0; c < plot.values[r].size(); ++c) {
+      data += fmt::format("{} {} {:.6g}\n", c, r, plot.values[r][c]);
+      if (std::isfinite(plot.values[r][c])) largest = std::max(largest, std::abs(plot.values[r][c]));
+    }
     data += "\n";
   }
   write_file((std::filesystem::path(dir) / (name + ".dat")).string(), data);
-  std::string script = "set terminal svg size 760,640 dynamic noenhanced font 'sans,11' background rgb 'white'\n";
+  std::string script = "set terminal svg size 760,640 dynamic noenhanced font 'sans,12' background rgb 'white'\n";
   script += output_line(name);
-  script += fmt::format("set title {}\nset xlabel {}\nset ylabel {}\nset cblabel {}\n", quoted(plot.title),
+  script += fmt::format("set title {}\nset xlabel {}\nset ylabel {}\nset cblabel {}\n", title(plot.title),
                         quoted(plot.x_label), quoted(plot.y_label), quoted(plot.value_label));
-  const auto tics = [&](const std::vector<std::string>& names) {
-    std::string t = "(";
-    for (size_t i = 0; i < names.size(); ++i) t += fmt::format("{}{} {}", i ? ", " : "", quoted(names[i]), i);
-    return t + ")";
-  };
-  script += fmt::format("set xtics {} rotate by 45 right\nset ytics {}\n", tics(plot.columns), tics(plot.rows));
-  script += "set yrange [] reverse\nset palette defined (0 'white', 1 '#4a90d9', 2 '#08306b')\n";
-  script += fmt::format("plot {} using 1:2:3 with image notitle, '' using 1:2:(sprintf('%.2g', $3)) with labels "
-                        "font ',8' notitle\n",
+  script += fmt::format("set xtics {} rotate by 45 right\nset ytics {}\n", name_tics(plot.columns), name_tics(plot.rows));
+  script += "set yrange [] reverse\n";
+  if (plot.diverging) {
+    const double half = largest > 0 ? largest : 1.0;
+    script += fmt::format("set palette defined (-1 '#b2182b', -0.5 '#ef8a62', 0 'white', 0.5 '#67a9cf', 1 '#2166ac')\n"
+                          "set cbrange [{:.6g}:{:.6g}]\n",
+                          -half, half);
+  } else {
+    script += "set palette defined (0 'white', 1 '#4a90d9', 2 '#08306b')\n";
+  }
+  // `pixels`: each entry a flat cell, never interpolated between neighbours.
+  script += fmt::format("plot {} using 1:2:3 with image pixels notitle, '' using 1:2:(sprintf({}, $3)) with labels "
+                        "font ',12' notitle\n",
+                        quoted(name + ".dat"), quoted(plot.value_format));
+  return finish(dir, name, script);
+}
+
+std::string save_plot(const std::string& dir, const std::string& name, const PairedPlot& plot) {
+  const size_t n = plot.categories.size();
+  if (plot.a.size() != n || plot.b.size() != n) {
+    throw std::invalid_argument("save_plot: " + name + ": categories, a and b differ in length");
+  }
+  // One row per pair: x, a, b (the line joins (x - d, a) and (x + d, b)).
+  std::string data;
+  for (size_t i = 0; i < n; ++i) data += fmt::format("{} {:.8g} {:.8g}\n", i, plot.a[i], plot.b[i]);
+  write_file((std::filesystem::path(dir) / (name + ".dat")).string(), data);
+  std::string script = "set terminal svg size 720,450 dynamic noenhanced font 'sans,12' background rgb 'white'\n";
+  script += output_line(name);
+  script += fmt::format("set title {}\nset ylabel {}\nset xtics {}\n", title(plot.title), quoted(plot.y_label),
+                        name_tics(plot.categories));
+  script += fmt::format("set xrange [-0.6:{}]\nset grid ytics\nset key below\nd = 0.12\n", n - 0.4);
+  const std::string dat = quoted(name + ".dat");
+  script += fmt::format("plot {} using ($1-d):2:(2*d):($3-$2) with vectors nohead lc rgb '#aaaaaa' lw 1 notitle, "
+                        "'' using ($1-d):2 with points pt 7 ps 0.8 lc rgb '#d95f02' title {}, "
+                        "'' using ($1+d):3 with points pt 7 ps 0.8 lc rgb '#1b6ca8' title {}\n",
+                        dat, quoted(plot.a_name), quoted(plot.b_name));
+  return finish(dir, name, script);
+}
+
+std::string save_plot(const std::string& dir, const std::string& name, const DifferencePlot& plot) {
+  const size_t n = plot.categories.size();
+  if (plot.mean.size() != n || plot.low.size() != n || plot.high.size() != n) {
+    throw std::invalid_argument("save_plot: " + name + ": categories, means and intervals differ in length");
+  }
+  std::string data;
+  for (size_t i = 0; i < n; ++i) data += fmt::format("{} {:.8g} {:.8g} {:.8g}\n", i, plot.mean[i], plot.low[i], plot.high[i]);
+  write_file((std::filesystem::path(dir) / (name + ".dat")).string(), data);
+  std::string script = "set terminal svg size 720,450 dynamic noenhanced font 'sans,12' background rgb 'white'\n";
+  script += output_line(name);
+  script += fmt::format("set title {}\nset xlabel {}\nset ylabel {}\nset xtics {}\n", title(plot.title),
+                        quoted(plot.x_label), quoted(plot.y_label), name_tics(plot.categories));
+  script += fmt::format("set xrange [-0.6:{}]\nset grid ytics\nset xzeroaxis lt -1 lw 1.5\n", n - 0.4);
+  script += fmt::format("plot {} using 1:2:3:4 with yerrorbars pt 7 ps 0.9 lc rgb '#1b6ca8' title "
+                        "'mean difference and its 95% interval'\n",
                         quoted(name + ".dat"));
   return finish(dir, name, script);
 }

@@ -29,7 +29,8 @@ struct LinePlot {
 };
 
 /// \ingroup chapters
-/// \brief A heatmap of a matrix with named rows and columns (e.g. a confusion matrix).
+/// \brief A heatmap of a matrix with named rows and columns (e.g. a confusion matrix): one
+/// flat cell per entry, its value printed in it.
 struct Heatmap {
   std::string title;                        ///< above the plot
   std::string x_label;                      ///< x axis label
@@ -38,6 +39,36 @@ struct Heatmap {
   std::vector<std::string> columns;         ///< column tick labels
   std::vector<std::vector<double>> values;  ///< values[row][column]
   std::string value_label;                  ///< what the colour means
+  /// \brief Signed values (e.g. gains): a diverging palette, red below 0, white at 0, blue
+  /// above, symmetric about 0, so that 0 is neutral. Otherwise white to blue from the smallest.
+  bool diverging = false;
+  std::string value_format = "%.2g";        ///< how each cell's value is printed (gnuplot's sprintf)
+};
+
+/// \ingroup chapters
+/// \brief Two measurements of the same seeds side by side (e.g. the hard and the soft student
+/// of each seed): the seeds as categories, each seed's pair of dots joined by a thin line.
+struct PairedPlot {
+  std::string title;                     ///< above the plot: the finding, e.g. "soft beats hard on 7 of 8 seeds"
+  std::string y_label;                   ///< y axis label, units included
+  std::vector<std::string> categories;   ///< one per pair, e.g. "seed 7"
+  std::string a_name;                    ///< legend entry of the first of each pair
+  std::vector<double> a;                 ///< as many as categories
+  std::string b_name;                    ///< legend entry of the second
+  std::vector<double> b;                 ///< as many as categories
+};
+
+/// \ingroup chapters
+/// \brief Paired differences, each a dot with its 95% interval, against a line at 0 (e.g. the
+/// soft - hard gain on each fifth of the test set).
+struct DifferencePlot {
+  std::string title;                    ///< above the plot: the finding
+  std::string x_label;                  ///< what the categories are
+  std::string y_label;                  ///< the difference, units included
+  std::vector<std::string> categories;  ///< one per difference
+  std::vector<double> mean;             ///< the differences
+  std::vector<double> low;              ///< their intervals' lower ends
+  std::vector<double> high;             ///< and upper ends
 };
 
 /// \ingroup chapters
@@ -49,5 +80,13 @@ std::string save_plot(const std::string& dir, const std::string& name, const Lin
 /// \ingroup chapters
 /// \brief The same for a heatmap.
 std::string save_plot(const std::string& dir, const std::string& name, const Heatmap& plot);
+
+/// \ingroup chapters
+/// \brief The same for paired measurements. \throws std::invalid_argument when the lengths differ.
+std::string save_plot(const std::string& dir, const std::string& name, const PairedPlot& plot);
+
+/// \ingroup chapters
+/// \brief The same for differences with intervals. \throws std::invalid_argument when the lengths differ.
+std::string save_plot(const std::string& dir, const std::string& name, const DifferencePlot& plot);
 
 }  // namespace book
