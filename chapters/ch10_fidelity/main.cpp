@@ -220,8 +220,8 @@ struct AgainstHard {
   }
 };
 
-// Students of every training image, labels against the plan's soft settings (the regime of the
-// issue's example, where soft targets barely change accuracy: chapter 8).
+// Students of every training image, labels against the plan's soft settings (the regime where
+// soft targets barely change accuracy: chapter 8).
 std::vector<Setting> all_images(const Plan& plan, const Teacher& teacher, const std::vector<uint64_t>& seeds,
                                 Students& runs, const book::Options& options, nlohmann::json& json) {
   std::vector<Setting> out = {measure(teacher, book::Targets::hard(), seeds, runs, Sees::all_images)};
