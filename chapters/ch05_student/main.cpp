@@ -172,10 +172,11 @@ StudentOutcome compare_student(const StudentPlan& plan, const book::Options& opt
                hard_mean);
   }
   // Each seed's hard and soft student side by side; the title states what the seeds show.
-  book::PairedPlot per_seed{"", "test accuracy", {}, "hard labels", hard_acc, comparison.chosen.describe(), soft_acc};
+  book::PairedPlot per_seed{"", "comparison seed", "test accuracy", {}, "hard labels", hard_acc,
+                            comparison.chosen.describe(), soft_acc};
   size_t soft_wins = 0;
   for (size_t k = 0; k < seeds.size(); ++k) {
-    per_seed.categories.push_back(fmt::format("seed {}", seeds[k]));
+    per_seed.categories.push_back(std::to_string(seeds[k]));
     soft_wins += soft_acc[k] > hard_acc[k];
   }
   per_seed.title = fmt::format("The {} student: soft beats hard on {} of {} seeds, {:+.4f} on average{}", plan.name,

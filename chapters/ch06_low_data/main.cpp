@@ -228,7 +228,7 @@ ByMargin accuracy_by_margin(const Design& design, const Measured& measured, cons
   }
   book::Table bucket_table(headers);
   // The gain soft - hard with its interval on each fifth, at the smallest transfer set.
-  book::DifferencePlot gain_plot{"", "teacher's margin, top-1 minus top-2 probability (fifths of the test set)",
+  book::DifferencePlot gain_plot{"", "fifths of the test set by the teacher's margin (top-1 minus top-2 probability)",
                                  fmt::format("soft - hard test accuracy, {} of the data", percent(fractions.front())),
                                  {}, {}, {}, {}};
   nlohmann::json bucket_json = nlohmann::json::array();
@@ -239,7 +239,7 @@ ByMargin accuracy_by_margin(const Design& design, const Measured& measured, cons
     const double hi = margin[static_cast<size_t>(bucket.back())].probability;
     const std::string range = margin_text(lo) + " .. " + margin_text(hi);
     const double teacher_accuracy = bucket_agreement(teacher_predictions, test_labels, bucket);
-    gain_plot.categories.push_back(range);
+    gain_plot.categories.push_back(kFifthNames[std::min<size_t>(static_cast<size_t>(b), kFifthNames.size() - 1)]);
     std::vector<std::string> row = {range, std::to_string(bucket.size()), fmt::format("{:.3f}", teacher_accuracy)};
     nlohmann::json entry = {{"margin_min", lo}, {"margin_max", hi}, {"images", bucket.size()},
                             {"teacher_accuracy", teacher_accuracy}};

@@ -173,8 +173,8 @@ std::string save_plot(const std::string& dir, const std::string& name, const Pai
   write_file((std::filesystem::path(dir) / (name + ".dat")).string(), data);
   std::string script = "set terminal svg size 720,450 dynamic noenhanced font 'sans,12' background rgb 'white'\n";
   script += output_line(name);
-  script += fmt::format("set title {}\nset ylabel {}\nset xtics {}\n", title(plot.title), quoted(plot.y_label),
-                        name_tics(plot.categories));
+  script += fmt::format("set title {}\nset xlabel {}\nset ylabel {}\nset xtics {}\n", title(plot.title),
+                        quoted(plot.x_label), quoted(plot.y_label), name_tics(plot.categories));
   script += fmt::format("set xrange [-0.6:{}]\nset grid ytics\nset key below\nd = 0.12\n", n - 0.4);
   const std::string dat = quoted(name + ".dat");
   script += fmt::format("plot {} using ($1-d):2:(2*d):($3-$2) with vectors nohead lc rgb '#aaaaaa' lw 1 notitle, "

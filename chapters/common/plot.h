@@ -50,8 +50,9 @@ struct Heatmap {
 /// of each seed): the seeds as categories, each seed's pair of dots joined by a thin line.
 struct PairedPlot {
   std::string title;                     ///< above the plot: the finding, e.g. "soft beats hard on 7 of 8 seeds"
+  std::string x_label;                   ///< what the categories are, e.g. "comparison seed"
   std::string y_label;                   ///< y axis label, units included
-  std::vector<std::string> categories;   ///< one per pair, e.g. "seed 7"
+  std::vector<std::string> categories;   ///< one per pair, e.g. "7"
   std::string a_name;                    ///< legend entry of the first of each pair
   std::vector<double> a;                 ///< as many as categories
   std::string b_name;                    ///< legend entry of the second
