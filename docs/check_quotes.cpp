@@ -18,13 +18,13 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <optional>
-#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -51,24 +51,62 @@ struct Quoted {
   int decimals = 0;  // after the point (of the mantissa when scientific)
 };
 
-// The number that ends `before` (after stripping `**`, backticks and spaces), if there is one.
+// `text` with each U+2212 MINUS SIGN written as an ASCII '-', so one parser reads both.
+std::string ascii_minus(const std::string& text) {
+  static const std::string kMinus = "\u2212";
+  std::string out;
+  for (size_t i = 0; i < text.size();) {
+    if (text.compare(i, kMinus.size(), kMinus) == 0) {
+      out += '-';
+      i += kMinus.size();
+    } else {
+      out += text[i++];
+    }
+  }
+  return out;
+}
+
+bool digit(char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; }
+
+// The number that ends `before` (after stripping `**`, backticks and spaces), if there is one:
+// [+-] digits (with thousands commas) [. digits] [e [+-] digits] [%].
 std::optional<Quoted> number_before(std::string before) {
   while (!before.empty() && (before.back() == '*' || before.back() == '`' || before.back() == ' ')) before.pop_back();
-  // U+2212 MINUS SIGN as ASCII, so one pattern reads both.
-  static const std::regex kMinus("\u2212");
-  before = std::regex_replace(before, kMinus, "-");
-  static const std::regex kNumber(R"(([+-]?)([0-9][0-9,]*)(?:\.([0-9]+))?(?:[eE]([+-]?[0-9]+))?(%?)$)");
-  std::smatch m;
-  if (!std::regex_search(before, m, kNumber)) return std::nullopt;
-  std::string digits = m[2].str();
-  std::erase(digits, ',');
-  const std::string fraction = m[3].str();
+  before = ascii_minus(before);
+  size_t start = before.size();
+  const auto in_number = [](char c) {
+    return digit(c) || c == '.' || c == ',' || c == 'e' || c == 'E' || c == '+' || c == '-' || c == '%';
+  };
+  while (start > 0 && in_number(before[start - 1])) --start;
+  std::string token = before.substr(start);
+  while (!token.empty() && !digit(token[0]) && token[0] != '+' && token[0] != '-') token.erase(0, 1);
+  size_t i = 0;
+  const bool negative = i < token.size() && token[i] == '-';
+  if (i < token.size() && (token[i] == '+' || token[i] == '-')) ++i;
+  std::string digits, fraction, exponent;
+  for (; i < token.size() && (digit(token[i]) || token[i] == ','); ++i) {
+    if (token[i] != ',') digits += token[i];
+  }
+  if (digits.empty()) return std::nullopt;
+  if (i < token.size() && token[i] == '.') {
+    for (++i; i < token.size() && digit(token[i]); ++i) fraction += token[i];
+  }
   Quoted q;
+  if (i < token.size() && (token[i] == 'e' || token[i] == 'E')) {
+    ++i;
+    if (i < token.size() && (token[i] == '+' || token[i] == '-')) exponent += token[i++];
+    for (; i < token.size() && digit(token[i]); ++i) exponent += token[i];
+    if (exponent.empty() || !digit(exponent.back())) return std::nullopt;
+    q.scientific = true;
+  }
+  if (i < token.size() && token[i] == '%') {
+    q.percent = true;
+    ++i;
+  }
+  if (i != token.size()) return std::nullopt;
   q.decimals = static_cast<int>(fraction.size());
-  q.scientific = m[4].matched && !m[4].str().empty();
-  q.percent = m[5].str() == "%";
-  q.value = std::stod(digits + (fraction.empty() ? "" : "." + fraction) + (q.scientific ? "e" + m[4].str() : ""));
-  if (m[1].str() == "-") q.value = -q.value;
+  q.value = std::stod(digits + (fraction.empty() ? "" : "." + fraction) + (q.scientific ? "e" + exponent : ""));
+  if (negative) q.value = -q.value;
   return q;
 }
 
