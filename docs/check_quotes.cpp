@@ -15,17 +15,17 @@
 // ("holds") must be the text right before the comment. Prints one line per quote that is not
 // the reference run's, or whose pointer names nothing, and exits 1 if there was one; 2 on a bad
 // command line or an unreadable file.
+#include "docs/read_files.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -35,13 +35,6 @@ namespace {
 
 constexpr std::string_view kOpen = "<!--ref ", kClose = "-->";
 
-std::string read(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(path.string() + ": cannot read");
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // A number as a text writes it, parsed: its value and the precision it shows.
 struct Quoted {
@@ -143,8 +136,7 @@ class Reference {
     if (inserted) {
       const fs::path path = dir_ / (name + ".json");
       if (fs::exists(path)) {
-        it->second = nlohmann::json::parse(read(path), nullptr, false);
-        if (it->second.is_discarded()) throw std::runtime_error(path.string() + ": not valid JSON");
+        it->second = docs::read_json(path);
       }
     }
     return it->second;
@@ -157,7 +149,7 @@ class Reference {
 
 // The problems with FILE's quotes, one line each ("FILE:LINE: ..."); counts the quotes checked.
 std::vector<std::string> check(const fs::path& file, Reference& reference, int& checked) {
-  const std::string text = read(file);
+  const std::string text = docs::read_text(file);
   std::vector<std::string> problems;
   for (size_t at = text.find(kOpen); at != std::string::npos; at = text.find(kOpen, at + 1)) {
     const size_t line_start = text.rfind('\n', at) == std::string::npos ? 0 : text.rfind('\n', at) + 1;

@@ -31,6 +31,8 @@
 //
 // With --run-label, OUT becomes the reference run's run.json (docs/reference/): the CPU, BLAS,
 // kernel and threads of RESULTS_JSON, the COMMIT and the DATE (`./run reference` calls it).
+#include "docs/read_files.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -40,7 +42,6 @@
 #include <functional>
 #include <iostream>
 #include <map>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -94,13 +95,6 @@ std::vector<std::vector<std::string>> csv_records(const std::string& text) {
   return records;
 }
 
-std::string read(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(path.string() + ": cannot read");
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // `text` without the white space around it.
 std::string trim(const std::string& text) {
@@ -111,7 +105,7 @@ std::string trim(const std::string& text) {
 std::string table_html(const fs::path& csv) {
   std::string html = "<table class=\"doxtable\">\n";
   bool header = true;  // the first record holds the column names
-  for (const std::vector<std::string>& record : csv_records(read(csv))) {
+  for (const std::vector<std::string>& record : csv_records(docs::read_text(csv))) {
     html += "<tr>";
     for (const std::string& cell : record) html += header ? "<th>" + escape(cell) + "</th>" : "<td>" + escape(cell) + "</td>";
     html += "</tr>\n";
@@ -271,8 +265,7 @@ std::string summary(const fs::path& book, const fs::path& chapters_dir, const st
     if (!fs::exists(results_path)) {
       cell = "<i>not run yet</i>";
     } else {
-      const nlohmann::json results = nlohmann::json::parse(read(results_path), nullptr, false);
-      if (results.is_discarded()) throw std::runtime_error(results_path.string() + ": not valid JSON");
+      const nlohmann::json results = docs::read_json(results_path);
       const auto found = verdicts_of(results);
       if (found.empty()) cell = "<i>no verdict: this chapter shows how, it claims nothing</i>";
       for (const auto& [name, v] : found) {
@@ -334,16 +327,14 @@ nlohmann::json robustness(const fs::path& runs_dir, const std::vector<std::strin
   for (const fs::path& run : runs) {
     // A run whose teacher came out byte for byte another run's (OpenBLAS gave both the same
     // kernels) names that run in `same_as` instead of repeating it.
-    const std::string same_as = fs::exists(run / "same_as") ? trim(read(run / "same_as")) : "";
+    const std::string same_as = fs::exists(run / "same_as") ? trim(docs::read_text(run / "same_as")) : "";
     std::string machine;
     for (const std::string& chapter : chapters) {
       const fs::path path = run / chapter / "results.json";
       if (machine.empty() && same_as.empty() && fs::exists(path)) {
-        const nlohmann::json r = nlohmann::json::parse(read(path), nullptr, false);
-        if (!r.is_discarded()) {
-          machine = machine_of(r);
-          if (r.contains("seed")) machine += (machine.empty() ? "seed " : ", seed ") + r["seed"].dump();
-        }
+        const nlohmann::json r = docs::read_json(path);
+        machine = machine_of(r);
+        if (r.contains("seed")) machine += (machine.empty() ? "seed " : ", seed ") + r["seed"].dump();
       }
     }
     out["runs"].push_back({{"name", run.filename().string()}, {"machine", machine}, {"same_as", same_as}});
@@ -353,8 +344,7 @@ nlohmann::json robustness(const fs::path& runs_dir, const std::vector<std::strin
     for (const nlohmann::json& run : out["runs"]) {
       const std::string same_as = run["same_as"];
       const fs::path path = runs_dir / (same_as.empty() ? run["name"].get<std::string>() : same_as) / chapter / "results.json";
-      nlohmann::json r = fs::exists(path) ? nlohmann::json::parse(read(path), nullptr, false) : nlohmann::json();
-      if (r.is_discarded()) throw std::runtime_error(path.string() + ": not valid JSON");
+      nlohmann::json r = fs::exists(path) ? docs::read_json(path) : nlohmann::json();
       results.push_back(std::move(r));
     }
     std::vector<std::string> names;  // in the order of the first run that has them
@@ -454,8 +444,7 @@ std::string robustness_html(const nlohmann::json& table, const std::string& chap
 int main(int argc, char** argv) {
   if (argc == 6 && std::string(argv[1]) == "--run-label") {
     try {
-      const nlohmann::json results = nlohmann::json::parse(read(argv[2]), nullptr, false);
-      if (results.is_discarded()) throw std::runtime_error(std::string(argv[2]) + ": not valid JSON");
+      const nlohmann::json results = docs::read_json(argv[2]);
       const nlohmann::json blas = results.value("blas", nlohmann::json::object());
       const nlohmann::json run = {
           {"cpu", results.value("cpu", std::string("unknown CPU"))},
@@ -507,12 +496,7 @@ int main(int argc, char** argv) {
     std::string reference_run;
     if (argc == 8) {
       const fs::path reference_dir = argv[6];
-      const auto parsed = [](const fs::path& path) {
-        if (!fs::exists(path)) return nlohmann::json();
-        nlohmann::json j = nlohmann::json::parse(read(path), nullptr, false);
-        if (j.is_discarded()) throw std::runtime_error(path.string() + ": not valid JSON");
-        return j;
-      };
+      const auto parsed = [](const fs::path& path) { return fs::exists(path) ? docs::read_json(path) : nlohmann::json(); };
       reference = parsed(reference_dir / (chapter + ".json"));
       if (const nlohmann::json run = parsed(reference_dir / "run.json"); !run.is_null()) reference_run = reference_label(run);
       robustness_table = parsed(reference_dir / "robustness.json");
@@ -535,8 +519,7 @@ int main(int argc, char** argv) {
       write_atomically(verdict_fragment, none + "</p>\n");
       return 0;
     }
-    const nlohmann::json results = nlohmann::json::parse(read(dir / "results.json"), nullptr, false);
-    if (results.is_discarded()) throw std::runtime_error((dir / "results.json").string() + ": not valid JSON");
+    const nlohmann::json results = docs::read_json(dir / "results.json");
     write_atomically(verdict_fragment, verdict_box(results, reference, reference_run));
     // Tables and plots by name: a plot and the table of its numbers sit together.
     std::map<std::string, std::pair<fs::path, fs::path>> items;  // name -> (csv, svg)
