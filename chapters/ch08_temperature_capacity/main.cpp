@@ -321,7 +321,7 @@ Sweep temperature_against_width(const Plan& plan, const std::vector<uint64_t>& s
                   "T in {{{}}}); opposite when it falls from one student to the next wider one or the widest's is "
                   "below the narrowest's; cannot tell when both ends prefer the same T; otherwise each end's "
                   "preference for its own T over the other's, a paired difference of test accuracy (the validation "
-                  "numbers chose the Ts: on them each wins by construction; until this wave they were judged on "
+                  "numbers chose the Ts: on them each wins by construction; an earlier version judged them on "
                   "validation), decides: holds when both 95% intervals lie above 0; opposite when either lies "
                   "below 0; else no effect when either lies inside +-{} (0.2 points of accuracy); else cannot tell",
                   seeds.size(), tensor::to_string(plan.alpha), fmt::join(plan.temperatures, ", "), delta),
@@ -413,7 +413,7 @@ book::Finding t_squared_ablation(const Plan& plan, const std::vector<uint64_t>& 
                  fmt::format("at each of T = {}, alpha = {}: the soft term's share of the gradient on the logits, averaged "
                              "over the epochs and seeds, is without the factor below {:.0f}% of its share with it and "
                              "smaller at each higher T, and with the factor at least {:.0f}% (changed after seeing "
-                             "runs: until this wave, below 5% without the factor at each T, which 8% at T = 8 missed "
+                             "runs: an earlier version asked for below 5% without the factor at each T, which 8% at T = 8 missed "
                              "although the share fades as the claim says)",
                              fmt::join(plan.high_temperatures, " and "), tensor::to_string(plan.alpha),
                              100.0 * kFaded, 100.0 * kKept),

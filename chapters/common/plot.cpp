@@ -58,11 +58,22 @@ std::string shell_word(const std::string& s) {
   return out + "'";
 }
 
-// gnuplot's xtics for names at 0, 1, 2, ... (or from `first`).
-std::string name_tics(const std::vector<std::string>& names, size_t first = 0) {
+// gnuplot's xtics for names at 0, 1, 2, ...
+std::string name_tics(const std::vector<std::string>& names) {
   std::string t = "(";
-  for (size_t i = 0; i < names.size(); ++i) t += fmt::format("{}{} {}", i ? ", " : "", quoted(names[i]), i + first);
+  for (size_t i = 0; i < names.size(); ++i) t += fmt::format("{}{} {}", i ? ", " : "", quoted(names[i]), i);
   return t + ")";
+}
+
+// The start of a script whose x axis is `categories` at 0, 1, 2, ...: terminal, output, title,
+// labels, the names as tics, a margin of 0.6 either side, horizontal grid lines.
+std::string categorical_script(const std::string& name, const std::string& title_text, const std::string& x_label,
+                               const std::string& y_label, const std::vector<std::string>& categories) {
+  std::string script = "set terminal svg size 720,450 dynamic noenhanced font 'sans,12' background rgb 'white'\n";
+  script += output_line(name);
+  script += fmt::format("set title {}\nset xlabel {}\nset ylabel {}\nset xtics {}\n", title(title_text),
+                        quoted(x_label), quoted(y_label), name_tics(categories));
+  return script + fmt::format("set xrange [-0.6:{}]\nset grid ytics\n", static_cast<double>(categories.size()) - 0.4);
 }
 
 bool have_gnuplot() { return std::system("command -v gnuplot >/dev/null 2>&1") == 0; }
@@ -114,9 +125,7 @@ std::string save_plot(const std::string& dir, const std::string& name, const Lin
   script += "set grid\nset key below\n";
   if (plot.log_x) script += "set logscale x\n";
   if (!plot.x_ticks.empty()) {
-    script += "set xtics (";
-    for (size_t i = 0; i < plot.x_ticks.size(); ++i) script += fmt::format("{}{} {}", i ? ", " : "", quoted(plot.x_ticks[i]), i);
-    script += ") rotate by 30 right\n";
+    script += fmt::format("set xtics {} rotate by 30 right\n", name_tics(plot.x_ticks));
     script += "set offsets 0.4, 0.4, 0, 0\n";  // room for the first and last (rotated) name
   }
   script += "plot ";
@@ -171,11 +180,8 @@ std::string save_plot(const std::string& dir, const std::string& name, const Pai
   std::string data;
   for (size_t i = 0; i < n; ++i) data += fmt::format("{} {:.8g} {:.8g}\n", i, plot.a[i], plot.b[i]);
   write_file((std::filesystem::path(dir) / (name + ".dat")).string(), data);
-  std::string script = "set terminal svg size 720,450 dynamic noenhanced font 'sans,12' background rgb 'white'\n";
-  script += output_line(name);
-  script += fmt::format("set title {}\nset xlabel {}\nset ylabel {}\nset xtics {}\n", title(plot.title),
-                        quoted(plot.x_label), quoted(plot.y_label), name_tics(plot.categories));
-  script += fmt::format("set xrange [-0.6:{}]\nset grid ytics\nset key below\nd = 0.12\n", n - 0.4);
+  std::string script = categorical_script(name, plot.title, plot.x_label, plot.y_label, plot.categories);
+  script += "set key below\nd = 0.12\n";
   const std::string dat = quoted(name + ".dat");
   script += fmt::format("plot {} using ($1-d):2:(2*d):($3-$2) with vectors nohead lc rgb '#aaaaaa' lw 1 notitle, "
                         "'' using ($1-d):2 with points pt 7 ps 0.8 lc rgb '#d95f02' title {}, "
@@ -192,11 +198,8 @@ std::string save_plot(const std::string& dir, const std::string& name, const Dif
   std::string data;
   for (size_t i = 0; i < n; ++i) data += fmt::format("{} {:.8g} {:.8g} {:.8g}\n", i, plot.mean[i], plot.low[i], plot.high[i]);
   write_file((std::filesystem::path(dir) / (name + ".dat")).string(), data);
-  std::string script = "set terminal svg size 720,450 dynamic noenhanced font 'sans,12' background rgb 'white'\n";
-  script += output_line(name);
-  script += fmt::format("set title {}\nset xlabel {}\nset ylabel {}\nset xtics {}\n", title(plot.title),
-                        quoted(plot.x_label), quoted(plot.y_label), name_tics(plot.categories));
-  script += fmt::format("set xrange [-0.6:{}]\nset grid ytics\nset xzeroaxis lt -1 lw 1.5\n", n - 0.4);
+  std::string script = categorical_script(name, plot.title, plot.x_label, plot.y_label, plot.categories);
+  script += "set xzeroaxis lt -1 lw 1.5\n";
   script += fmt::format("plot {} using 1:2:3:4 with yerrorbars pt 7 ps 0.9 lc rgb '#1b6ca8' title "
                         "'mean difference and its 95% interval'\n",
                         quoted(name + ".dat"));

@@ -242,13 +242,13 @@ MetricComparison compare_on(const std::vector<Metric>& metrics, const std::vecto
   for (const Metric& m : metrics) {
     const std::vector<double> x = column(a, m.get), y = column(b, m.get);
     const PairedDifference d = paired_difference(x, y);
-    out.table.add_row({m.name, mean_std(x).to_string(m.digits), mean_std(y).to_string(m.digits), d.to_string(m.digits),
+    const MeanStd mx = mean_std(x), my = mean_std(y);
+    out.table.add_row({m.name, mx.to_string(m.digits), my.to_string(m.digits), d.to_string(m.digits),
                        x.size() >= 2 ? d.confidence_interval().to_string(m.digits) : "-",
                        d.beyond_two_std() ? "yes" : "no"});
     out.a[m.key] = x;
     out.b[m.key] = y;
     out.difference[m.key] = d.to_json();
-    const MeanStd mx = mean_std(x), my = mean_std(y);
     out.a_mean[m.key] = {{"mean", mx.mean}, {"std", mx.std}};
     out.b_mean[m.key] = {{"mean", my.mean}, {"std", my.std}};
   }
